@@ -1,0 +1,112 @@
+"""The gateway: FastAPI app factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bot.conversation import ConversationService
+from bot.deps import AppState
+from bot.operators import ConsoleSessions
+from bot.rasa_client import RasaClient
+from bot.routes import admin, chat, health, search, widget
+from bot.sessions import SessionTokens, load_or_create_secret
+from bot.settings import Settings, get_settings
+from bot.texts import text
+from knowledge.db import create_db_engine
+from knowledge.encoders import create_encoder
+from knowledge.search import Searcher
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+
+def _security_headers(response: Response, path: str) -> None:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if response.headers.get("content-type", "").startswith("text/html"):
+        frame = "'none'" if path.startswith("/admin") else "'self'"
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            f"script-src 'self'; connect-src 'self'; frame-ancestors {frame}; base-uri 'none'; "
+            "form-action 'self'",
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    config = settings or get_settings()
+    secret = load_or_create_secret(
+        config.session_secret.get_secret_value() if config.session_secret else None, config.var_dir
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rasa = RasaClient(config.rasa_url, config.rasa_timeout_s)
+        state = AppState(
+            settings=config,
+            rasa=rasa,
+            searcher=Searcher(
+                config.index_root,
+                encoder_factory=lambda: create_encoder(config.encoder, config.encoder_model_path),
+            ),
+            engine=create_db_engine(config.sqlalchemy_url),
+            tokens=SessionTokens(secret),
+            conversation=ConversationService(config, rasa),
+        )
+        app.state.congdan = state
+        app.state.console_sessions = ConsoleSessions(secret)
+        try:
+            yield
+        finally:
+            await state.rasa.aclose()
+            state.engine.dispose()
+
+    app = FastAPI(title="Trợ lý Dịch vụ công", version="0.1.0", lifespan=lifespan)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "body", "problem": e.get("msg", "")}
+            for e in error.errors()
+        ]
+        return JSONResponse(
+            {"error": "invalid_request", "message": text("bad_request"), "problems": problems},
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        message = text("bad_request") if error.status_code == 400 else str(error.detail)
+        return JSONResponse(
+            {"error": "http_error", "message": message},
+            status_code=error.status_code,
+            headers=getattr(error, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return JSONResponse(
+            {"error": "internal_error", "message": "Đã có lỗi, Anh/Chị vui lòng thử lại sau."},
+            status_code=500,
+        )
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        _security_headers(response, request.url.path)
+        return response
+
+    for router in (health.router, chat.router, search.router, admin.router, widget.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

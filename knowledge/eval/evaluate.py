@@ -74,10 +74,10 @@ def calibrate_thresholds(rows: list[tuple[dict[str, float], int | None, bool]]) 
     """Grid search of the decision thresholds maximising mean utility."""
     best, best_score = THRESHOLDS, float("-inf")
     grid = itertools.product(
-        [0.80, 0.81, 0.82, 0.83, 0.84, 0.85],
-        [2.0, 4.0, 6.0, 8.0, 10.0],
-        [0.86, 0.87, 0.88, 0.89, 0.90, 0.92],
-        [0.005, 0.01, 0.015, 0.02, 0.03],
+        [0.86, 0.87, 0.88, 0.89, 0.90],
+        [8.0, 10.0, 12.0, 14.0],
+        [0.88, 0.90, 0.92, 0.94, 1.01],
+        [0.05, 0.1, 0.15, 0.2, 0.3, 1.01],
     )
     for nm_dense, nm_bm25, conf_dense, margin in grid:
         thresholds = Thresholds(nm_dense, nm_bm25, conf_dense, margin)

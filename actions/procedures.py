@@ -13,6 +13,8 @@ from actions import runtime
 from actions.texts import render
 from bot.inbox import channel_of, record_unanswered
 from knowledge.models import CHANNEL_LABELS, Procedure
+from knowledge.analysis import STOPWORDS
+from knowledge.normalize import fold, words
 from knowledge.search import IndexNotReady, QueryError, SearchResult
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,23 @@ MAX_CANDIDATES = 3
 MAX_DOCUMENTS = 8
 MAX_STEPS = 6
 WHERE_CHARS = 220
+
+
+# Words of a follow-up that ask about an aspect rather than name a procedure
+# ("còn lệ phí thì sao", "mất mấy ngày", "nop online duoc ko"), accent-folded.
+ASPECT_WORDS = frozenset(
+    """
+    con le phi tien bao nhieu het mat may ngay lau thoi gian nop o dau cho nao noi truc tuyen
+    online mang theo can giay to ho so buoc lam nhu cach thu tuc nay do luat cu phap ly van ban
+    quy dinh ai dau tien phai co neu muon roi xong tra ket qua gui qua mang internet vay ha a
+    chuan bi nhung gi tren web trang dien tu mat bao lau nhieu ngay lenh
+    """.split()
+)
+
+
+def names_a_procedure(text: str) -> bool:
+    """Whether a follow-up says something beyond aspect and filler words."""
+    return any(w not in STOPWORDS and w not in ASPECT_WORDS for w in (fold(x) for x in words(text)))
 
 
 def user_text(tracker: Tracker) -> str:
@@ -210,7 +229,7 @@ class ActionAnswerAspect(Action):
         text = user_text(tracker)
         events: list[EventType] = []
         procedure = None
-        if not is_button_payload(text):
+        if not is_button_payload(text) and names_a_procedure(text):
             # The follow-up may name another procedure: switch to it when the search is sure.
             result = search(dispatcher, text)
             if result is None:

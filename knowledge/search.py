@@ -45,8 +45,8 @@ class Thresholds:
 
     no_match_dense: float = 0.89
     no_match_bm25: float = 12.0
-    confident_dense: float = 0.88
-    confident_margin: float = 0.10
+    confident_dense: float = 0.94
+    confident_margin: float = 0.05
 
 
 THRESHOLDS = Thresholds()
@@ -112,9 +112,9 @@ def decide(signals: dict[str, float], thresholds: Thresholds = THRESHOLDS) -> De
     if dense_top < thresholds.no_match_dense and bm25_top < thresholds.no_match_bm25:
         return "no_match"
     agree = signals["agree"] > 0
-    if (agree and dense_top >= thresholds.confident_dense) or signals[
-        "fused_margin"
-    ] >= thresholds.confident_margin:
+    if agree and (
+        dense_top >= thresholds.confident_dense or signals["fused_margin"] >= thresholds.confident_margin
+    ):
         return "confident"
     return "ambiguous"
 

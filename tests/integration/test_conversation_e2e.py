@@ -1,0 +1,77 @@
+"""A citizen's whole conversation through POST /api/chat against the real processes
+(gateway, Rasa with the trained model, action server): a question that needs a
+clarifying question, a choice, a follow-up about the fee, feedback, "not that one",
+a handoff; then an operator logs in and sees the feedback and the ticket."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from bot.operators import add_operator
+from bot.settings import Settings
+from knowledge.db import create_db_engine
+from tests.integration.conftest import chat, texts
+
+pytestmark = pytest.mark.integration
+
+
+def buttons(body: dict[str, object]) -> list[dict[str, str]]:
+    return [b for m in body["messages"] for b in m.get("buttons") or []]  # type: ignore[union-attr, attr-defined]
+
+
+def test_question_clarification_fee_feedback_and_handoff(stack: dict[str, object]) -> None:
+    base = str(stack["base"])
+
+    # An ambiguous question (renew or reissue?) gets a clarifying question with candidates.
+    first = chat(base, None, "đổi bằng lái xe máy hết hạn")
+    session = str(first["session"])
+    assert "Anh/Chị muốn hỏi thủ tục nào" in texts(first)
+    candidates = buttons(first)
+    assert 2 <= len(candidates) <= 3
+    titles = [b["title"] for b in candidates]
+    assert "Đổi giấy phép lái xe" in titles, titles
+
+    # The citizen presses the right one: the short answer, aspect buttons and the official link.
+    chosen = next(b for b in candidates if b["title"] == "Đổi giấy phép lái xe")
+    answer = chat(base, session, chosen["payload"])
+    assert "Đổi giấy phép lái xe" in texts(answer)
+    assert "Thời gian giải quyết" in texts(answer) and "Lệ phí" in texts(answer)
+    assert {"Hồ sơ cần gì", "Lệ phí", "Nộp trực tuyến"} <= {b["title"] for b in buttons(answer)}
+    links = [link for m in answer["messages"] for link in m.get("links") or []]  # type: ignore[union-attr, attr-defined]
+    assert links and all(link["url"].startswith("https://") for link in links)
+    assert "Câu trả lời có giúp ích" in texts(answer)
+
+    # A follow-up without naming the procedure stays on it.
+    fee = chat(base, session, "còn lệ phí thì sao")
+    assert 'Lệ phí "Đổi giấy phép lái xe"' in texts(fee)
+    duration = chat(base, session, "mat may ngay vay")
+    assert "Đổi giấy phép lái xe" in texts(duration)
+
+    # Feedback through the 👎 button is thanked.
+    down = next(b for b in buttons(answer) if b["title"].startswith("👎"))
+    thanks = chat(base, session, down["payload"])
+    assert "Cảm ơn Anh/Chị đã góp ý" in texts(thanks)
+
+    # "Not that one" brings the candidates back.
+    again = chat(base, session, "không phải cái đó")
+    assert set(titles) <= {b["title"] for b in buttons(again)}
+
+    # A human officer: a ticket code and what happens next.
+    handoff = chat(base, session, "cho tôi nói chuyện với cán bộ")
+    ticket = re.search(r"HT-[0-9A-F]{6}", texts(handoff))
+    assert ticket, texts(handoff)
+    assert "1900" in texts(handoff) and "giờ" in texts(handoff)
+
+    # The operator sees both in the console.
+    settings = Settings(var_dir=stack["logs"] / "var")  # type: ignore[operator]
+    add_operator(create_db_engine(settings.sqlalchemy_url), "canbo-e2e", "mat-khau-dai-du-1")
+    with httpx.Client(base_url=base, timeout=10) as operator:
+        login = operator.post("/admin/login", data={"username": "canbo-e2e", "password": "mat-khau-dai-du-1"})
+        assert login.status_code in (200, 303)
+        tickets = operator.get("/api/admin/handoffs").json()
+        assert any(t["code"] == ticket.group(0) for t in tickets)
+        feedback = operator.get("/api/admin/feedback").json()
+        assert any(f["rating"] == "down" and f["procedure_id"] == "gplx.doi" for f in feedback), feedback

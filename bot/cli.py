@@ -260,6 +260,37 @@ def operator_add(
     typer.echo(f"Đã lưu tài khoản cán bộ {username}.")
 
 
+@app.command("portal-sim")
+def portal_sim(
+    host: Annotated[str | None, typer.Option(help="Địa chỉ lắng nghe (mặc định CONGDAN_HOST).")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Cổng (mặc định CONGDAN_PORTAL_SIM_PORT).", min=1, max=65535)
+    ] = None,
+    list_only: Annotated[
+        bool,
+        typer.Option("--list", help='In các hồ sơ mẫu, mỗi dòng một JSON {"code","phone_last4","status"}.'),
+    ] = False,
+) -> None:
+    """Bộ mô phỏng API Cổng Dịch vụ công với các hồ sơ mẫu (tra cứu tình trạng hồ sơ)."""
+    from bot.portal.simulator import create_app, listing, seed_dossiers
+
+    config = settings()
+    if list_only:
+        for row in listing(seed_dossiers()):
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        return
+    import uvicorn
+
+    uvicorn.run(
+        create_app(config.portal_api_key.get_secret_value()),
+        host=host or config.host,
+        port=port or config.portal_sim_port,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+    )
+
+
 @app.command()
 def migrate() -> None:
     """Nâng cấp lược đồ cơ sở dữ liệu lên bản mới nhất."""

@@ -88,6 +88,8 @@ def children(settings: Settings) -> list[Child]:
             ],
         ),
     ]  # fmt: skip
+    if not settings.portal_url:  # no real portal configured: serve the simulator
+        procs.insert(0, Child("portal", [python, "-m", "bot.cli", "portal-sim", "--host", "127.0.0.1"]))
     return procs
 
 

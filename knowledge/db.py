@@ -162,6 +162,19 @@ notifications = sa.Table(
     sa.UniqueConstraint("subscription_id", "change_key", name="uq_notification_change"),
 )
 
+# Dossier lookups (verification tries): at most N failed tries per dossier per conversation
+# and hour; the dossier code is stored as a keyed hash, never in clear.
+dossier_lookup_attempts = sa.Table(
+    "dossier_lookup_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("conversation", sa.String(128), nullable=False),
+    sa.Column("dossier_key", sa.String(64), nullable=False),
+    sa.Column("success", sa.Boolean, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_lookup_attempts_conversation_at", "conversation", "at"),
+)
+
 # --- Zalo Official Account --------------------------------------------------------------
 zalo_tokens = sa.Table(
     "zalo_tokens",
@@ -178,6 +191,7 @@ zalo_users = sa.Table(
     metadata,
     sa.Column("user_id", sa.String(64), primary_key=True),
     sa.Column("last_message_at", sa.DateTime(timezone=True), nullable=False),  # the 48-hour window
+    sa.Column("last_buttons", sa.JSON),  # numbered choices last shown: [{"title","payload"}]
 )
 
 outbox = sa.Table(

@@ -29,6 +29,7 @@ def stack_env(tmp_path: Path, index_root: Path) -> dict[str, str]:
         CONGDAN_RASA_PORT=str(free_port()),
         CONGDAN_ACTIONS_PORT=str(free_port()),
         CONGDAN_PORTAL_SIM_PORT=str(free_port()),
+        CONGDAN_NOTIFIER_INTERVAL_S="1",  # dossier notifications show up quickly in tests
     )
     return env
 
@@ -97,11 +98,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory, index_root: Path) -> Iterato
             time.sleep(0.3)
     assert first is not None and first.status_code == 503
     assert {"rasa_model", "action_server"} <= set(first.json()["not_ready"])
+    running["portal"] = start(procs["portal"], env, tmp / "portal.log")
     running["actions"] = start(procs["actions"], env, tmp / "actions.log")
     running["rasa"] = start(procs["rasa"], env, tmp / "rasa.log")
     try:
         wait_ready(base)
-        yield {"base": base, "procs": running, "logs": tmp}
+        yield {"base": base, "procs": running, "logs": tmp, "portal": settings.effective_portal_url}
     finally:
         for process in running.values():
             stop(process)

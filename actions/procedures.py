@@ -12,8 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.texts import render
 from bot.inbox import channel_of, record_unanswered
-from knowledge.models import CHANNEL_LABELS, Procedure
 from knowledge.analysis import STOPWORDS
+from knowledge.models import CHANNEL_LABELS, Procedure
 from knowledge.normalize import fold, words
 from knowledge.search import IndexNotReady, QueryError, SearchResult
 
@@ -44,12 +44,87 @@ WHERE_CHARS = 220
 # Words of a follow-up that ask about an aspect rather than name a procedure
 # ("còn lệ phí thì sao", "mất mấy ngày", "nop online duoc ko"), accent-folded.
 ASPECT_WORDS = frozenset(
-    """
-    con le phi tien bao nhieu het mat may ngay lau thoi gian nop o dau cho nao noi truc tuyen
-    online mang theo can giay to ho so buoc lam nhu cach thu tuc nay do luat cu phap ly van ban
-    quy dinh ai dau tien phai co neu muon roi xong tra ket qua gui qua mang internet vay ha a
-    chuan bi nhung gi tren web trang dien tu mat bao lau nhieu ngay lenh
-    """.split()
+    [
+        "con",
+        "le",
+        "phi",
+        "tien",
+        "bao",
+        "nhieu",
+        "het",
+        "mat",
+        "may",
+        "ngay",
+        "lau",
+        "thoi",
+        "gian",
+        "nop",
+        "o",
+        "dau",
+        "cho",
+        "nao",
+        "noi",
+        "truc",
+        "tuyen",
+        "online",
+        "mang",
+        "theo",
+        "can",
+        "giay",
+        "to",
+        "ho",
+        "so",
+        "buoc",
+        "lam",
+        "nhu",
+        "cach",
+        "thu",
+        "tuc",
+        "nay",
+        "do",
+        "luat",
+        "cu",
+        "phap",
+        "ly",
+        "van",
+        "ban",
+        "quy",
+        "dinh",
+        "ai",
+        "dau",
+        "tien",
+        "phai",
+        "co",
+        "neu",
+        "muon",
+        "roi",
+        "xong",
+        "tra",
+        "ket",
+        "qua",
+        "gui",
+        "qua",
+        "mang",
+        "internet",
+        "vay",
+        "ha",
+        "a",
+        "chuan",
+        "bi",
+        "nhung",
+        "gi",
+        "tren",
+        "web",
+        "trang",
+        "dien",
+        "tu",
+        "mat",
+        "bao",
+        "lau",
+        "nhieu",
+        "ngay",
+        "lenh",
+    ]
 )
 
 

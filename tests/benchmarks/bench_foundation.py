@@ -19,9 +19,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bot.settings import PROJECT_ROOT  # noqa: E402
-from tests.benchmarks.common import BENCH_DIR, percentiles, read_json, write  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from bot.settings import PROJECT_ROOT
+from tests.benchmarks.common import BENCH_DIR, percentiles, read_json, write
+from tests.conftest import free_port
 
 TURNS = 200
 CONVERSATION = [

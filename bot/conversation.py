@@ -4,9 +4,14 @@ messages it gets back. Another channel is one module that calls this."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.portal.subscriptions import take_pending
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.settings import Settings
 from bot.texts import text
@@ -21,9 +26,21 @@ def notice(message: str) -> list[Message]:
 
 
 class ConversationService:
-    def __init__(self, settings: Settings, rasa: RasaClient) -> None:
+    def __init__(self, settings: Settings, rasa: RasaClient, engine: Engine | None = None) -> None:
         self.settings = settings
         self.rasa = rasa
+        self.engine = engine
+
+    async def pending_notifications(self, sender_id: str) -> list[Message]:
+        """Dossier status changes not yet shown to this conversation (each shown once)."""
+        if self.engine is None:
+            return []
+        try:
+            items = await asyncio.to_thread(take_pending, self.engine, sender_id)
+        except SQLAlchemyError:
+            log.exception("could not read pending notifications")
+            return []
+        return [{"text": item["text"], "buttons": [], "links": []} for item in items]
 
     async def reply(self, sender_id: str, message: str) -> list[Message]:
         """The bot's messages for one citizen message; never raises for bad input or
@@ -35,7 +52,8 @@ class ConversationService:
         if len(message) > limit:
             return notice(text("too_long", limit=limit))
         try:
-            return await self.rasa.send(sender_id, message)
+            answer = await self.rasa.send(sender_id, message)
         except RasaUnavailable as error:
             log.warning("Rasa unavailable: %s", error)
-            return notice(text("rasa_down", hotline=self.settings.hotline))
+            answer = notice(text("rasa_down", hotline=self.settings.hotline))
+        return await self.pending_notifications(sender_id) + answer

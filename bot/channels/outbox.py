@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.zalo_users import as_utc
-from knowledge.db import outbox, utcnow
+from knowledge.db import notifications, outbox, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,40 @@ def enqueue(engine: Engine, channel: str, recipient: str, payloads: list[dict[st
             assert key is not None
             ids.append(int(key[0]))
     return ids
+
+
+def forward_notifications(engine: Engine, channel: str) -> int:
+    """Move the channel's pending dossier notifications (conversation ``<channel>:<id>``)
+    into the outbox, in one transaction: each is sent once, none is lost."""
+    now = utcnow()
+    with engine.begin() as connection:
+        rows = connection.execute(
+            sa.select(notifications.c.id, notifications.c.conversation, notifications.c.text)
+            .where(
+                notifications.c.state == "pending",
+                notifications.c.conversation.like(f"{channel}:%"),
+            )
+            .order_by(notifications.c.id)
+        ).all()
+        for row in rows:
+            connection.execute(
+                outbox.insert().values(
+                    channel=channel,
+                    recipient=row.conversation.split(":", 1)[1],
+                    payload={"text": row.text},
+                    state=PENDING,
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+        if rows:
+            connection.execute(
+                notifications.update()
+                .where(notifications.c.id.in_([r.id for r in rows]))
+                .values(state="delivered", delivered_at=now)
+            )
+    return len(rows)
 
 
 def backoff(attempts: int, base_s: float, max_s: float) -> dt.timedelta:

@@ -163,6 +163,13 @@ class ZaloRuntime:
     client: ZaloClient | None
     dedup: Deduplicator | None
 
+    async def forward_notifications(self) -> int:
+        """Hand pending dossier notifications for Zalo users to the outbox."""
+        moved = await asyncio.to_thread(outbox.forward_notifications, self.worker.engine, CHANNEL)
+        if moved:
+            self.worker.wake()
+        return moved
+
     async def aclose(self) -> None:
         if self.channel is not None:
             await self.channel.drain()

@@ -1,12 +1,13 @@
 """The background notifier: polls the portal for subscribed dossiers at a bounded rate
 and records one notification per status change (web: shown on the next visit through
-``GET /api/notifications``; Zalo: a row the Zalo channel delivers)."""
+``GET /api/notifications`` and before the next answer; Zalo: handed to the outbox)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage
@@ -22,11 +23,22 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 
+AfterPass = Callable[[], Awaitable[object]]
+
+
 class Notifier:
-    def __init__(self, engine: Engine, client: PortalClient, interval_s: float, max_per_s: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        client: PortalClient,
+        interval_s: float,
+        max_per_s: int,
+        after_pass: Sequence[AfterPass] = (),
+    ) -> None:
         self.engine = engine
         self.client = client
         self.interval_s = interval_s
+        self.after_pass = list(after_pass)
         self._limit = RateLimitItemPerSecond(max_per_s)
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._pause_s = 1.0 / max_per_s
@@ -62,6 +74,8 @@ class Notifier:
         while True:
             try:
                 await self.poll_once()
+                for hook in self.after_pass:
+                    await hook()
             except SQLAlchemyError:
                 log.exception("notifier pass failed (database)")
             except Exception:  # the notifier must outlive any one bad pass
@@ -85,10 +99,11 @@ class RunningNotifier:
             await self.client.aclose()
 
 
-def start_notifier(config: Settings, engine: Engine) -> RunningNotifier:
-    """Start polling in the background when ``CONGDAN_NOTIFIER_ENABLED`` (the default)."""
+def start_notifier(config: Settings, engine: Engine, after_pass: Sequence[AfterPass] = ()) -> RunningNotifier:
+    """Start polling in the background when ``CONGDAN_NOTIFIER_ENABLED`` (the default);
+    ``after_pass`` hooks run after every pass (the Zalo channel forwards its notifications)."""
     if not config.notifier_enabled:
         return RunningNotifier()
     client = HttpPortalClient.from_settings(config)
-    notifier = Notifier(engine, client, config.notifier_interval_s, config.notifier_max_per_s)
+    notifier = Notifier(engine, client, config.notifier_interval_s, config.notifier_max_per_s, after_pass)
     return RunningNotifier(asyncio.create_task(notifier.run(), name="dossier-notifier"), client)

@@ -169,3 +169,30 @@ def test_a_rejected_message_is_marked_failed_with_the_zalo_error_and_not_retried
     [row] = wait_for(lambda: [r for r in rows(zalo_settings) if r.state == "failed"], what="the failed row")
     assert row.recipient == "51" and "-213" in row.last_error and row.attempts == 1
     assert [call["body"]["recipient"]["user_id"] for call in fake_zalo.send_calls].count("51") == 1
+
+
+def test_a_dossier_notification_reaches_the_zalo_user_once_even_after_a_restart(
+    zalo_settings: Settings, fake_zalo: FakeZalo
+) -> None:
+    from knowledge.db import notifications
+
+    engine = create_db_engine(zalo_settings.sqlalchemy_url)
+    ZaloUsers(engine).touch("41")
+    with engine.begin() as connection:
+        connection.execute(
+            notifications.insert().values(
+                subscription_id=7,
+                conversation="zalo:41",
+                change_key="9@1",
+                status=9,
+                text="Hồ sơ của Anh/Chị đã xử lý xong.",
+                state="pending",
+                created_at=utcnow(),
+            )
+        )
+    engine.dispose()
+    with TestClient(create_app(zalo_settings)):
+        wait_for(lambda: fake_zalo.texts("41"), what="the notification")
+    with TestClient(create_app(zalo_settings)):  # a restart sends nothing twice
+        wait_for(lambda: all(r.state == "sent" for r in rows(zalo_settings)), what="outbox settled")
+    assert fake_zalo.texts("41") == ["Hồ sơ của Anh/Chị đã xử lý xong."]

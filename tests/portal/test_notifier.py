@@ -151,3 +151,44 @@ def test_web_notifications_route_shows_each_notification_once(tmp_path, monkeypa
         forged = client.get("/api/notifications", params={"session": "web:someone"})
         assert forged.status_code == 401 and "Phiên" in forged.json()["message"]
         assert client.get("/api/notifications").status_code == 422
+
+
+def test_a_web_notification_is_shown_before_the_next_answer_once(tmp_path, monkeypatch) -> None:
+    """The citizen who subscribed on the web sees the change on the next message."""
+    for key in ("CONGDAN_DATABASE_URL", "CONGDAN_REDIS_URL", "CONGDAN_PORTAL_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("CONGDAN_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("CONGDAN_INDEX_DIR", str(tmp_path / "no-index"))
+    monkeypatch.setenv("CONGDAN_RASA_PORT", str(free_port()))  # Rasa down: the apology follows
+    monkeypatch.setenv("CONGDAN_ACTIONS_PORT", str(free_port()))
+    monkeypatch.setenv("CONGDAN_NOTIFIER_ENABLED", "false")
+    from bot.app import create_app
+    from bot.settings import Settings
+
+    config = Settings()
+    migrate(config.sqlalchemy_url)
+    with TestClient(create_app(config)) as client:
+        session = client.post("/api/chat", json={"session": None, "message": "xin chào"}).json()["session"]
+        sender = client.app.state.congdan.tokens.sender_id(session)  # type: ignore[attr-defined]
+        with client.app.state.congdan.engine.begin() as connection:  # type: ignore[attr-defined]
+            connection.execute(
+                notifications.insert().values(
+                    subscription_id=2,
+                    conversation=sender,
+                    change_key="5@y",
+                    status=5,
+                    text="Hồ sơ cần bổ sung giấy tờ.",
+                    state="pending",
+                    created_at=sa.func.now(),
+                )
+            )
+        texts = [
+            m["text"]
+            for m in client.post("/api/chat", json={"session": session, "message": "a"}).json()["messages"]
+        ]
+        assert texts[0] == "Hồ sơ cần bổ sung giấy tờ." and "Xin lỗi" in texts[1]
+        again = [
+            m["text"]
+            for m in client.post("/api/chat", json={"session": session, "message": "b"}).json()["messages"]
+        ]
+        assert "Hồ sơ cần bổ sung giấy tờ." not in again

@@ -22,7 +22,7 @@ if [ -z "$$py" ] && command -v pyenv >/dev/null 2>&1; then \
 if [ -z "$$py" ]; then echo "Python 3.10 is needed for Rasa 3.6.21. Install it (e.g. 'pyenv install 3.10.13' or 'apt-get install python3.10 python3.10-venv') or set PYTHON310=/path/to/python3.10." >&2; exit 1; fi
 endef
 
-.PHONY: help setup model run test test-python test-rasa lint bench clean
+.PHONY: help setup model run test test-python test-rasa browser lint bench clean
 
 help:
 	@echo "make run    install what is missing, train if needed, start everything, print the URL"
@@ -67,7 +67,11 @@ test-rasa: $(RVENV)/.installed $(MODEL)
 	$(RASA) test core --model $(MODEL) --stories nlu_data/tests --fail-on-prediction-errors \
 		--out var/rasa-results --quiet
 
-test-python: $(VENV)/.installed $(MODEL)
+# Headless chromium for the widget's browser tests (Debian's package; Playwright downloads nothing).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+test-python: $(VENV)/.installed $(MODEL) browser
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 lint: $(VENV)/.installed
@@ -75,9 +79,12 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check bot knowledge actions
 	$(VENV)/bin/mypy bot knowledge actions
 
-bench: setup $(MODEL)
+bench: setup $(MODEL) browser
 	$(VENV)/bin/python tests/benchmarks/bench_search.py
 	$(VENV)/bin/python tests/benchmarks/bench_foundation.py
+	$(VENV)/bin/python tests/benchmarks/bench_widget.py
+	$(VENV)/bin/python tests/benchmarks/bench_zalo.py
+	$(VENV)/bin/python tests/benchmarks/bench_nlu.py
 	@echo "Results in var/bench/"
 
 clean:

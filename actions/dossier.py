@@ -193,7 +193,8 @@ class ActionSubscribeDossier(Action):
 
 
 class ActionCancelDossier(Action):
-    """Leaves the dossier form (the citizen asked for an officer or said goodbye)."""
+    """Leaves the dossier form (the citizen asked for an officer, said goodbye or asked
+    about a procedure instead)."""
 
     def name(self) -> str:
         return "action_cancel_dossier"

@@ -13,11 +13,15 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot.channels.zalo import start_zalo
 from bot.conversation import ConversationService
+from bot.cors import EmbeddingCORS
 from bot.deps import AppState
 from bot.operators import ConsoleSessions
+from bot.portal.notifier import start_notifier
 from bot.rasa_client import RasaClient
-from bot.routes import admin, chat, health, search, widget
+from bot.ratelimit import RateLimiter
+from bot.routes import admin, chat, health, notifications, search, widget, zalo
 from bot.sessions import SessionTokens, load_or_create_secret
 from bot.settings import Settings, get_settings
 from bot.texts import text
@@ -51,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rasa = RasaClient(config.rasa_url, config.rasa_timeout_s)
+        engine = create_db_engine(config.sqlalchemy_url)
         state = AppState(
             settings=config,
             rasa=rasa,
@@ -58,15 +63,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 config.index_root,
                 encoder_factory=lambda: create_encoder(config.encoder, config.encoder_model_path),
             ),
-            engine=create_db_engine(config.sqlalchemy_url),
+            engine=engine,
             tokens=SessionTokens(secret),
-            conversation=ConversationService(config, rasa),
+            conversation=ConversationService(config, rasa, engine),
         )
         app.state.congdan = state
         app.state.console_sessions = ConsoleSessions(secret)
+        app.state.zalo = start_zalo(config, state.engine, state.conversation)
+        zalo_runtime = app.state.zalo
+        notifier = start_notifier(
+            config,
+            state.engine,
+            after_pass=[zalo_runtime.forward_notifications] if zalo_runtime.channel else [],
+        )
         try:
             yield
         finally:
+            await notifier.stop()
+            await app.state.zalo.aclose()
             await state.rasa.aclose()
             state.engine.dispose()
 
@@ -106,7 +120,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _security_headers(response, request.url.path)
         return response
 
-    for router in (health.router, chat.router, search.router, admin.router, widget.router):
+    for router in (health.router, chat.router, search.router, admin.router, widget.router, zalo.router):
         app.include_router(router)
+    app.include_router(notifications.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.state.rate_limiter = RateLimiter.from_settings(config)
+    app.add_middleware(EmbeddingCORS, allow_origins=config.allowed_origin_list)
     return app

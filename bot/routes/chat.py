@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.deps import StateDep
+from bot.ratelimit import limit_by_client, limit_by_session
 from bot.texts import text
 
 router = APIRouter(tags=["chat"])
@@ -42,9 +43,11 @@ class ChatResponse(BaseModel):
     messages: list[BotMessage]
 
 
-@router.post("/api/chat", response_model=ChatResponse)
-async def chat(body: ChatRequest, state: StateDep) -> Any:
+@router.post("/api/chat", response_model=ChatResponse, dependencies=[Depends(limit_by_client)])
+async def chat(body: ChatRequest, state: StateDep, request: Request) -> Any:
     sender_id = state.tokens.sender_id(body.session)
+    if sender_id:
+        await limit_by_session(request, sender_id)
     session = body.session if sender_id else state.tokens.issue()
     sender_id = sender_id or str(state.tokens.sender_id(session))
     if not body.message.strip():

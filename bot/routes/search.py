@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from bot.deps import StateDep
+from bot.ratelimit import limit_by_client
 from knowledge.search import IndexNotReady, QueryError
 
 router = APIRouter(tags=["search"])
 
 
-@router.get("/api/search")
+@router.get("/api/search", dependencies=[Depends(limit_by_client)])
 async def search(
     state: StateDep,
     q: str = Query(default="", max_length=20000),

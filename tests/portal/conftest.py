@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 
 from bot.portal.client import HttpPortalClient
 from tests.conftest import REPO, free_port
+from tests.integration.conftest import stop
 
 API_KEY = "test-portal-key"
 
@@ -72,12 +72,7 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
     try:
         yield sim
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop(process)
         sim.http.close()
 
 

@@ -113,7 +113,9 @@ async def test_polling_is_rate_bounded(sim: Sim, engine: Engine) -> None:
     assert hits.count(True) == 3 and hits.count(False) >= 1  # the limiter made the notifier wait
 
 
-def test_web_notifications_route_shows_each_notification_once(tmp_path, monkeypatch) -> None:
+@pytest.fixture
+def web_gateway(tmp_path, monkeypatch) -> Iterator[TestClient]:
+    """The gateway with Rasa down (a closed port) and the notifier off."""
     for key in ("CONGDAN_DATABASE_URL", "CONGDAN_REDIS_URL", "CONGDAN_PORTAL_URL"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("CONGDAN_VAR_DIR", str(tmp_path / "var"))
@@ -127,68 +129,54 @@ def test_web_notifications_route_shows_each_notification_once(tmp_path, monkeypa
     config = Settings()
     migrate(config.sqlalchemy_url)
     with TestClient(create_app(config)) as client:
-        session = client.post("/api/chat", json={"session": None, "message": "xin chào"}).json()["session"]
-        sender = client.app.state.congdan.tokens.sender_id(session)  # type: ignore[attr-defined]
-        engine = client.app.state.congdan.engine  # type: ignore[attr-defined]
-        with engine.begin() as connection:
-            connection.execute(
-                notifications.insert().values(
-                    subscription_id=1,
-                    conversation=sender,
-                    change_key="9@x",
-                    status=9,
-                    text="Hồ sơ vừa chuyển sang tình trạng: Đã xử lý xong.",
-                    state="pending",
-                    created_at=sa.func.now(),
-                )
+        yield client
+
+
+def web_session_with_notification(client: TestClient, status: int, text: str) -> str:
+    """A web session with one pending notification, as the notifier records it."""
+    session = str(client.post("/api/chat", json={"session": None, "message": "xin chào"}).json()["session"])
+    sender = client.app.state.congdan.tokens.sender_id(session)  # type: ignore[attr-defined]
+    with client.app.state.congdan.engine.begin() as connection:  # type: ignore[attr-defined]
+        connection.execute(
+            notifications.insert().values(
+                subscription_id=status,
+                conversation=sender,
+                change_key=f"{status}@test",
+                status=status,
+                text=text,
+                state="pending",
+                created_at=sa.func.now(),
             )
-        first = client.get("/api/notifications", params={"session": session})
-        assert first.status_code == 200
-        assert [n["text"] for n in first.json()["notifications"]] == [
-            "Hồ sơ vừa chuyển sang tình trạng: Đã xử lý xong."
-        ]
-        assert client.get("/api/notifications", params={"session": session}).json() == {"notifications": []}
-        forged = client.get("/api/notifications", params={"session": "web:someone"})
-        assert forged.status_code == 401 and "Phiên" in forged.json()["message"]
-        assert client.get("/api/notifications").status_code == 422
+        )
+    return session
 
 
-def test_a_web_notification_is_shown_before_the_next_answer_once(tmp_path, monkeypatch) -> None:
-    """The citizen who subscribed on the web sees the change on the next message."""
-    for key in ("CONGDAN_DATABASE_URL", "CONGDAN_REDIS_URL", "CONGDAN_PORTAL_URL"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("CONGDAN_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("CONGDAN_INDEX_DIR", str(tmp_path / "no-index"))
-    monkeypatch.setenv("CONGDAN_RASA_PORT", str(free_port()))  # Rasa down: the apology follows
-    monkeypatch.setenv("CONGDAN_ACTIONS_PORT", str(free_port()))
-    monkeypatch.setenv("CONGDAN_NOTIFIER_ENABLED", "false")
-    from bot.app import create_app
-    from bot.settings import Settings
+def test_web_notifications_route_shows_each_notification_once(web_gateway: TestClient) -> None:
+    client = web_gateway
+    session = web_session_with_notification(client, 9, "Hồ sơ vừa chuyển sang tình trạng: Đã xử lý xong.")
+    first = client.get("/api/notifications", params={"session": session})
+    assert first.status_code == 200
+    assert [n["text"] for n in first.json()["notifications"]] == [
+        "Hồ sơ vừa chuyển sang tình trạng: Đã xử lý xong."
+    ]
+    assert client.get("/api/notifications", params={"session": session}).json() == {"notifications": []}
+    forged = client.get("/api/notifications", params={"session": "web:someone"})
+    assert forged.status_code == 401 and "Phiên" in forged.json()["message"]
+    assert client.get("/api/notifications").status_code == 422
 
-    config = Settings()
-    migrate(config.sqlalchemy_url)
-    with TestClient(create_app(config)) as client:
-        session = client.post("/api/chat", json={"session": None, "message": "xin chào"}).json()["session"]
-        sender = client.app.state.congdan.tokens.sender_id(session)  # type: ignore[attr-defined]
-        with client.app.state.congdan.engine.begin() as connection:  # type: ignore[attr-defined]
-            connection.execute(
-                notifications.insert().values(
-                    subscription_id=2,
-                    conversation=sender,
-                    change_key="5@y",
-                    status=5,
-                    text="Hồ sơ cần bổ sung giấy tờ.",
-                    state="pending",
-                    created_at=sa.func.now(),
-                )
-            )
-        texts = [
-            m["text"]
-            for m in client.post("/api/chat", json={"session": session, "message": "a"}).json()["messages"]
-        ]
-        assert texts[0] == "Hồ sơ cần bổ sung giấy tờ." and "Xin lỗi" in texts[1]
-        again = [
-            m["text"]
-            for m in client.post("/api/chat", json={"session": session, "message": "b"}).json()["messages"]
-        ]
-        assert "Hồ sơ cần bổ sung giấy tờ." not in again
+
+def test_a_web_notification_is_shown_before_the_next_answer_once(web_gateway: TestClient) -> None:
+    """The citizen who subscribed on the web sees the change on the next message (Rasa is
+    down here, so the apology follows it)."""
+    client = web_gateway
+    session = web_session_with_notification(client, 5, "Hồ sơ cần bổ sung giấy tờ.")
+    texts = [
+        m["text"]
+        for m in client.post("/api/chat", json={"session": session, "message": "a"}).json()["messages"]
+    ]
+    assert texts[0] == "Hồ sơ cần bổ sung giấy tờ." and "Xin lỗi" in texts[1]
+    again = [
+        m["text"]
+        for m in client.post("/api/chat", json={"session": session, "message": "b"}).json()["messages"]
+    ]
+    assert "Hồ sơ cần bổ sung giấy tờ." not in again

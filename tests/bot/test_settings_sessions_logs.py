@@ -56,7 +56,16 @@ def test_pii_is_masked() -> None:
     assert "năm 2024" in line
 
 
-def test_log_records_are_masked_whatever_the_call_site_passes(capsys) -> None:
+@pytest.fixture
+def restore_root_logger():
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_log_records_are_masked_whatever_the_call_site_passes(capsys, restore_root_logger) -> None:
     setup_logging("INFO")
     logging.getLogger("test").info("lookup %s for phone %s", "000.00.04.H51-200221-0001", "0987654321")
     try:

@@ -17,7 +17,8 @@ from knowledge.models import Procedure
 from knowledge.search import Searcher
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data" / "dvc_procedures_87.json"
+# A copy of ../shared/data/dvc_procedures_87.json kept in the repo, so that a fresh clone tests alone.
+SHARED_DATA = REPO / "knowledge" / "catalogue" / "sources" / "dvc_procedures_87.json"
 
 
 def free_port() -> int:

@@ -1,6 +1,6 @@
 """Zalo webhook benchmark: acknowledgement latency of POST /webhooks/zalo (p50/p99 over
-500 signed deliveries, 20 at a time) while the bot is busy (every conversation reply
-takes 300 ms), then the time until every reply went through the outbox to a loopback
+500 signed deliveries arriving open-loop at 20 per second, as Zalo pushes them) while the
+bot is busy (every conversation reply takes 300 ms, so several are always in progress), then the time until every reply went through the outbox to a loopback
 fake of the Zalo OpenAPI. The gateway runs in its own process (uvicorn, real app, with
 only the Rasa call replaced by a slow echo); the fake Zalo and the load generator run in
 this one. Writes var/bench/zalo.json. Traffic goes to 127.0.0.1 only."""
@@ -29,7 +29,7 @@ from tests.channels.fake_zalo import FakeZalo, Served
 from tests.conftest import free_port
 
 DELIVERIES = 500
-CONCURRENCY = 20
+ARRIVALS_PER_S = 20.0
 REPLY_DELAY_S = 0.3
 USERS = 50
 
@@ -85,16 +85,16 @@ def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 async def deliver_all(url: str) -> list[float]:
+    """Send each delivery at its scheduled time, whatever the previous ones are doing."""
     latencies: list[float] = []
-    slots = asyncio.Semaphore(CONCURRENCY)
     async with httpx.AsyncClient(base_url=url, timeout=10) as client:
 
         async def one(i: int) -> None:
             raw, headers = signed(text_event(str(1000 + i % USERS), f"câu hỏi số {i}", f"bench-{i}"))
-            async with slots:
-                started = time.perf_counter()
-                response = await client.post("/webhooks/zalo", content=raw, headers=headers)
-                latencies.append((time.perf_counter() - started) * 1000)
+            await asyncio.sleep(i / ARRIVALS_PER_S)
+            started = time.perf_counter()
+            response = await client.post("/webhooks/zalo", content=raw, headers=headers)
+            latencies.append((time.perf_counter() - started) * 1000)
             if response.status_code != 200:
                 raise SystemExit(f"delivery {i}: HTTP {response.status_code} {response.text}")
 
@@ -129,7 +129,7 @@ def main() -> None:
         {
             "zalo_webhook": {
                 "deliveries": DELIVERIES,
-                "concurrency": CONCURRENCY,
+                "arrivals_per_s": ARRIVALS_PER_S,
                 "users": USERS,
                 "conversation_reply_delay_ms": REPLY_DELAY_S * 1000,
                 "ack_ms": percentiles(latencies),

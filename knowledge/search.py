@@ -140,6 +140,7 @@ class Searcher:
         self._encoder: Encoder | None = None
         self._index: LoadedIndex | None = None
         self._version: str | None = None
+        self._weights: tuple[LoadedIndex, np.ndarray] | None = None
         self._lock = threading.Lock()
 
     # -- loading -----------------------------------------------------------------
@@ -171,21 +172,33 @@ class Searcher:
         return self.index().procedures.get(procedure_id)
 
     # -- channels ----------------------------------------------------------------
+    def _passage_weights(self, index: LoadedIndex) -> np.ndarray:
+        """How much each passage's section counts, computed once per loaded index."""
+        if self._weights is None or self._weights[0] is not index:
+            weights = np.array([SECTION_WEIGHT.get(p.section, BODY_WEIGHT) for p in index.passages])
+            self._weights = (index, weights)
+        return self._weights[1]
+
     def _bm25(self, index: LoadedIndex, query: str) -> tuple[dict[int, float], dict[int, int]]:
         corrected = " ".join(index.corrector.correct(s) for s in syllables(query))
         query_terms = terms(corrected, compounds=False) + _compounds(query)
         if not query_terms:
             return {}, {}
-        scores = index.bm25.get_scores(query_terms)
-        best: dict[int, float] = {}
-        best_passage: dict[int, int] = {}
-        for row in np.flatnonzero(scores > 0):
-            passage = index.passages[row]
-            weighted = float(scores[row]) * SECTION_WEIGHT.get(passage.section, BODY_WEIGHT)
-            ordinal = int(index.passage_procedure[row])
-            if weighted > best.get(ordinal, 0.0):
-                best[ordinal] = weighted
-                best_passage[ordinal] = int(row)
+        weighted = index.bm25.get_scores(query_terms) * self._passage_weights(index)
+        rows = np.flatnonzero(weighted > 0)
+        if rows.size == 0:
+            return {}, {}
+        # The best passage of each procedure, vectorised: sort by (procedure, -score) and
+        # keep the first row of each procedure.
+        owners = index.passage_procedure[rows]
+        scores = weighted[rows]
+        order = np.lexsort((-scores, owners))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = owners[order][1:] != owners[order][:-1]
+        keep = order[first]
+        ordinals = owners[keep].tolist()
+        best = dict(zip(ordinals, scores[keep].astype(float).tolist(), strict=True))
+        best_passage = dict(zip(ordinals, rows[keep].tolist(), strict=True))
         return best, best_passage
 
     def _dense(self, index: LoadedIndex, query: str) -> tuple[dict[int, float], dict[int, int]]:

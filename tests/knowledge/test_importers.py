@@ -6,20 +6,10 @@ from openpyxl import Workbook
 
 from knowledge import catalogue_store
 from knowledge.catalogue import load_seed
-from knowledge.db import create_db_engine, migrate
 from knowledge.importers.dvc_json import read_file
 from knowledge.importers.native import read_any
 from knowledge.importers.report import ImportFileError
 from tests.conftest import SHARED_DATA
-
-
-@pytest.fixture
-def engine(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'c.db'}"
-    migrate(url)
-    engine = create_db_engine(url)
-    yield engine
-    engine.dispose()
 
 
 def test_the_real_shared_file_is_cleaned_merged_and_fully_accounted_for() -> None:
@@ -69,7 +59,7 @@ def test_reimport_keeps_operator_curation_and_records_revisions(engine) -> None:
     ("name", "content", "message"),
     [
         ("broken.json", b'[{"title": "x",', "JSON lỗi"),
-        ("latin1.json", "[{\"title\": \"Đăng ký\"}]".encode("cp1258", errors="replace") + b"\xff", "UTF-8"),
+        ("latin1.json", '[{"title": "Đăng ký"}]'.encode("cp1258", errors="replace") + b"\xff", "UTF-8"),
         ("object.json", b'{"not": "a list"}', "danh sách"),
         ("notes.txt", b"hello", "định dạng"),
         ("broken.yml", b"- id: [unclosed", "YAML"),
@@ -93,7 +83,12 @@ def test_bad_rows_are_rejected_with_row_and_reason_good_rows_kept(tmp_path: Path
                 {"id": "a.one", "name": "Thủ tục một", "source": "test"},
                 {"id": "bad id!", "name": "Sai mã", "source": "test"},
                 {"id": "a.two", "name": "Thủ tục hai", "source": "test", "level": "district"},
-                {"id": "a.three", "name": "<b>Thủ tục</b> ba", "source": "test", "fees": "Phí: 50.000 ĐồngXem chi tiết"},
+                {
+                    "id": "a.three",
+                    "name": "<b>Thủ tục</b> ba",
+                    "source": "test",
+                    "fees": "Phí: 50.000 ĐồngXem chi tiết",
+                },
             ],
             ensure_ascii=False,
         ),

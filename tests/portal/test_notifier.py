@@ -13,20 +13,11 @@ from sqlalchemy.engine import Engine
 from bot.portal import subscriptions
 from bot.portal.client import HttpPortalClient
 from bot.portal.notifier import Notifier
-from knowledge.db import create_db_engine, dossier_subscriptions, migrate, notifications
+from knowledge.db import dossier_subscriptions, migrate, notifications
 from tests.conftest import free_port
 from tests.portal.conftest import Sim, make_client
 
 CONVERSATION = "web:notified-citizen"
-
-
-@pytest.fixture
-def engine(tmp_path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'n.db'}"
-    migrate(url)
-    engine = create_db_engine(url)
-    yield engine
-    engine.dispose()
 
 
 def code_with_status(sim: Sim, status: int, index: int) -> str:

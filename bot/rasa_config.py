@@ -30,7 +30,7 @@ def endpoints(settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
         store: dict[str, Any] = {
             "type": "SQL",
             "dialect": "postgresql",
-            "host": url.host or "127.0.0.1",
+            "url": url.host or "127.0.0.1",  # Rasa passes `url` as the host
             "port": url.port or 5432,
             "db": url.database,
             "username": url.username,

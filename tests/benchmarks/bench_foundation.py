@@ -5,12 +5,14 @@ Writes var/bench/foundation.json. Traffic goes to 127.0.0.1 only."""
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -50,7 +52,10 @@ def start(env: dict[str, str]) -> tuple[subprocess.Popen[str], float]:
     assert process.stdout is not None
     for line in process.stdout:
         if "Sẵn sàng sau" in line:
-            return process, time.monotonic() - started
+            ready_s = time.monotonic() - started
+            # Keep reading the logs: a full pipe would block the supervisor and its children.
+            threading.Thread(target=collections.deque, args=(process.stdout, 0), daemon=True).start()
+            return process, ready_s
         if process.poll() is not None:
             break
     raise SystemExit(f"congdan run did not become ready (exit {process.poll()})")

@@ -224,4 +224,5 @@ async def test_admin_status_change_is_served_with_history(sim: Sim) -> None:
         dossier = await client.get_dossier(code)
     finally:
         await client.aclose()
+        sim.set_status(code, 4)  # the simulator is shared by the session: put it back
     assert dossier.status == 9 and [h.status for h in dossier.history][-2:] == [4, 9]

@@ -59,6 +59,7 @@ async def test_one_notification_per_change_even_after_a_restart(sim: Sim, engine
         assert [s for _, s, _ in stored(engine)] == [5, 10]
         assert subscriptions.active(engine) == []
     finally:
+        sim.set_status(code, 4)  # the simulator is shared by the session: put it back
         await client.aclose()
     texts = [n["text"] for n in subscriptions.take_pending(engine, CONVERSATION)]
     assert "Yêu cầu bổ sung giấy tờ" in texts[0] and "Đã trả kết quả" in texts[1]

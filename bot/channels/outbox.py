@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.zalo_users import as_utc
+from bot.portal.subscriptions import claim_pending
 from knowledge.db import notifications, outbox, utcnow
 
 log = logging.getLogger(__name__)
@@ -47,60 +48,37 @@ class OutsideWindow(RuntimeError):
 Sender = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
+def _insert(connection: sa.Connection, channel: str, recipient: str, payload: dict[str, Any]) -> int:
+    now = utcnow()
+    result = connection.execute(
+        outbox.insert().values(
+            channel=channel,
+            recipient=recipient,
+            payload=payload,
+            state=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
 def enqueue(engine: Engine, channel: str, recipient: str, payloads: list[dict[str, Any]]) -> list[int]:
     """Write messages for one recipient in one transaction; returns their row ids."""
-    now = utcnow()
-    ids: list[int] = []
     with engine.begin() as connection:
-        for payload in payloads:
-            result = connection.execute(
-                outbox.insert().values(
-                    channel=channel,
-                    recipient=recipient,
-                    payload=payload,
-                    state=PENDING,
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
-            key = result.inserted_primary_key
-            assert key is not None
-            ids.append(int(key[0]))
-    return ids
+        return [_insert(connection, channel, recipient, payload) for payload in payloads]
 
 
 def forward_notifications(engine: Engine, channel: str) -> int:
     """Move the channel's pending dossier notifications (conversation ``<channel>:<id>``)
     into the outbox, in one transaction: each is sent once, none is lost."""
-    now = utcnow()
     with engine.begin() as connection:
-        rows = connection.execute(
-            sa.select(notifications.c.id, notifications.c.conversation, notifications.c.text)
-            .where(
-                notifications.c.state == "pending",
-                notifications.c.conversation.like(f"{channel}:%"),
-            )
-            .order_by(notifications.c.id)
-        ).all()
+        rows = claim_pending(connection, notifications.c.conversation.like(f"{channel}:%"))
         for row in rows:
-            connection.execute(
-                outbox.insert().values(
-                    channel=channel,
-                    recipient=row.conversation.split(":", 1)[1],
-                    payload={"text": row.text},
-                    state=PENDING,
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
-        if rows:
-            connection.execute(
-                notifications.update()
-                .where(notifications.c.id.in_([r.id for r in rows]))
-                .values(state="delivered", delivered_at=now)
-            )
+            _insert(connection, channel, row.conversation.split(":", 1)[1], {"text": row.text})
     return len(rows)
 
 

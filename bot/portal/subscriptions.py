@@ -107,22 +107,35 @@ def record_change(engine: Engine, subscription: Subscription, dossier: Dossier) 
     return created
 
 
+def claim_pending(connection: sa.Connection, condition: sa.ColumnElement[bool]) -> list[Any]:
+    """Undelivered notifications matching ``condition``, marked delivered in the caller's
+    transaction (so that handing them on and marking them commit together)."""
+    rows = list(
+        connection.execute(
+            sa.select(
+                notifications.c.id,
+                notifications.c.conversation,
+                notifications.c.text,
+                notifications.c.status,
+                notifications.c.created_at,
+            )
+            .where(condition, notifications.c.state == "pending")
+            .order_by(notifications.c.id)
+        )
+    )
+    if rows:
+        connection.execute(
+            notifications.update()
+            .where(notifications.c.id.in_([r.id for r in rows]))
+            .values(state="delivered", delivered_at=_now())
+        )
+    return rows
+
+
 def take_pending(engine: Engine, conversation: str) -> list[dict[str, Any]]:
     """The conversation's undelivered notifications, marked delivered."""
     with engine.begin() as connection:
-        rows = connection.execute(
-            sa.select(
-                notifications.c.id, notifications.c.text, notifications.c.status, notifications.c.created_at
-            )
-            .where(notifications.c.conversation == conversation, notifications.c.state == "pending")
-            .order_by(notifications.c.id)
-        ).all()
-        if rows:
-            connection.execute(
-                notifications.update()
-                .where(notifications.c.id.in_([r.id for r in rows]))
-                .values(state="delivered", delivered_at=_now())
-            )
+        rows = claim_pending(connection, notifications.c.conversation == conversation)
     return [
         {"text": r.text, "status": r.status, "created_at": r.created_at.isoformat() if r.created_at else None}
         for r in rows

@@ -69,6 +69,22 @@ def has_diacritics(text: str) -> bool:
     return fold(text) != text
 
 
+_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def typed_without_diacritics(text: str) -> bool:
+    """True when the raw text was typed (mostly) without accent marks.
+
+    Judged on the text as typed: ``normalize`` expands abbreviations ("ko" → "không")
+    and so adds diacritics the asker never typed. In accented Vietnamese most syllables
+    carry a mark; under a quarter means the asker typed without them.
+    """
+    letters = _LETTERS.findall(clean(text))
+    if not letters:
+        return False
+    return sum(1 for w in letters if has_diacritics(w)) < 0.25 * len(letters)
+
+
 def words(text: str) -> List[str]:
     """The normalised word tokens only (punctuation dropped)."""
     return _WORD.findall(normalize(text))

@@ -24,7 +24,7 @@ from knowledge.analysis import _compounds, syllables, terms
 from knowledge.encoders import Encoder, create_encoder
 from knowledge.index import DENSE_SECTIONS, LoadedIndex, current_version
 from knowledge.models import Procedure
-from knowledge.normalize import clean, has_diacritics, normalize
+from knowledge.normalize import clean, normalize, typed_without_diacritics
 
 Decision = Literal["confident", "ambiguous", "no_match"]
 Mode = Literal["hybrid", "bm25", "dense"]
@@ -203,7 +203,7 @@ class Searcher:
 
     def _dense(self, index: LoadedIndex, query: str) -> tuple[dict[int, float], dict[int, int]]:
         text = normalize(query)
-        if not has_diacritics(text):
+        if typed_without_diacritics(query):
             text = index.restorer.restore(text)
         vector = self.encoder().encode_queries([text])
         k = min(DENSE_CANDIDATES, index.dense.ntotal)

@@ -19,6 +19,7 @@ from typing import Any
 from knowledge import index
 from knowledge.catalogue import load_seed
 from knowledge.encoders import Encoder
+from knowledge.normalize import fold, typed_without_diacritics
 from knowledge.search import THRESHOLDS, Searcher, SearchResult, Thresholds, decide
 
 QUERIES = Path(__file__).with_name("queries.jsonl")
@@ -103,6 +104,7 @@ def run_evaluation(
     report: dict[str, Any] = {"queries": len(queries), "procedures": len(procedures), "unknown_gold": missing}
     for mode in MODES:
         by_style: dict[str, list[int | None]] = defaultdict(list)
+        by_accent: dict[str, list[int | None]] = defaultdict(list)
         latencies: list[float] = []
         decisions: dict[str, int] = defaultdict(int)
         rows: list[tuple[dict[str, float], int | None, bool]] = []
@@ -120,9 +122,19 @@ def run_evaluation(
             if in_scope:
                 by_style[query.style].append(rank)
                 by_style["_all"].append(rank)
+                by_accent["unaccented" if typed_without_diacritics(query.text) else "accented"].append(rank)
+        if mode == "hybrid":
+            # The same accented questions with their marks stripped: what typing without
+            # diacritics costs, with the question itself held constant.
+            by_accent["accented, folded"] = [
+                _rank(searcher.search(fold(q.text), top=5), q.gold)
+                for q in queries
+                if q.gold and not typed_without_diacritics(q.text)
+            ]
         section: dict[str, Any] = {
             "overall": _metrics(by_style.pop("_all", [])),
             "by_style": {style: _metrics(ranks) for style, ranks in sorted(by_style.items())},
+            "by_diacritics": {group: _metrics(ranks) for group, ranks in by_accent.items()},
             "no_match": {
                 "precision": round(no_match_hit / no_match_pred, 4) if no_match_pred else 0.0,
                 "recall": round(no_match_hit / no_match_true, 4) if no_match_true else 0.0,
@@ -157,6 +169,13 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append(
                 f"   {style:<14} n={m['n']:<4} hit@1 {m['hit@1']:.3f}  hit@3 {m['hit@3']:.3f}  MRR {m['mrr']:.3f}"
             )
+        lines.append(
+            "   diacritics: "
+            + "  ".join(
+                f"{group} hit@1 {m['hit@1']:.3f} (n={m['n']})"
+                for group, m in section["by_diacritics"].items()
+            )
+        )
         nm = section["no_match"]
         lines.append(
             f"   no_match precision {nm['precision']:.3f} recall {nm['recall']:.3f}; decisions {section['decisions']}"

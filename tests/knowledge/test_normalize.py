@@ -2,7 +2,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from knowledge.abbreviations import ABBREVIATIONS
-from knowledge.normalize import clean, fold, has_diacritics, normalize, words
+from knowledge.normalize import clean, fold, has_diacritics, normalize, typed_without_diacritics, words
 
 
 def test_folding_removes_every_vietnamese_mark_and_d_bar() -> None:
@@ -25,7 +25,22 @@ def test_abbreviations_and_teencode_are_expanded() -> None:
 
 def test_abbreviation_table_is_curated_and_large_enough() -> None:
     assert len(ABBREVIATIONS) >= 80
-    for short in ("ko", "k", "dc", "đc", "dk", "đk", "cccd", "cmnd", "gplx", "bhxh", "bhyt", "mst", "gks", "ubnd"):
+    for short in (
+        "ko",
+        "k",
+        "dc",
+        "đc",
+        "dk",
+        "đk",
+        "cccd",
+        "cmnd",
+        "gplx",
+        "bhxh",
+        "bhyt",
+        "mst",
+        "gks",
+        "ubnd",
+    ):
         assert short in ABBREVIATIONS, short
 
 
@@ -42,6 +57,18 @@ def test_decomposed_unicode_is_composed() -> None:
 def test_has_diacritics() -> None:
     assert has_diacritics("khai tử")
     assert not has_diacritics("khai tu")
+
+
+def test_typing_without_marks_is_judged_on_the_text_as_typed() -> None:
+    # normalize() expands "ko" to "không" and "cccd" to "căn cước công dân": the marks it
+    # adds must not make an unaccented question look accented.
+    assert has_diacritics(normalize("mat cccd lam lai o dau ko"))
+    assert typed_without_diacritics("mat cccd lam lai o dau ko")
+    assert typed_without_diacritics("đk tam tru cho nguoi thue tro can gi")
+    assert not typed_without_diacritics("Mất CCCD làm lại ở đâu không")
+    assert not typed_without_diacritics("đăng ký khai sinh cho con")
+    assert not typed_without_diacritics("")
+    assert not typed_without_diacritics("12345 ???")
 
 
 @given(st.text())

@@ -5,6 +5,7 @@ import pytest
 
 from knowledge import index
 from knowledge.models import Procedure
+from knowledge.normalize import fold
 from knowledge.search import IndexNotReady, QueryError, Searcher
 
 
@@ -21,9 +22,30 @@ from knowledge.search import IndexNotReady, QueryError, Searcher
         ("bố mất rồi làm giấy khai tử", "hotich.khai-tu"),
     ],
 )
-def test_citizen_questions_find_the_right_procedure_first(searcher: Searcher, query: str, expected: str) -> None:
+def test_citizen_questions_find_the_right_procedure_first(
+    searcher: Searcher, query: str, expected: str
+) -> None:
     result = searcher.search(query, top=3)
     assert result.results[0].id == expected, [h.id for h in result.results]
+
+
+@pytest.mark.parametrize(
+    ("accented", "expected"),
+    [
+        ("đăng ký tạm trú cho người thuê trọ cần gì không", "cutru.tam-tru"),
+        ("làm hộ chiếu cho con nhỏ được không", "xnc.ho-chieu"),
+        ("cấp lại thẻ bảo hiểm y tế bị mất thì làm sao", "bhyt.cap-lai-doi-the"),
+        ("người già trên 80 tuổi được trợ cấp không", "btxh.tro-cap-nguoi-cao-tuoi"),
+    ],
+)
+def test_dense_channel_finds_the_same_procedure_when_typed_without_marks(
+    searcher: Searcher, accented: str, expected: str
+) -> None:
+    # Typed as on a phone: no marks, "ko"/"dc" (which normalisation expands to "không",
+    # "được" and so would hide that the rest was typed unaccented).
+    unaccented = fold(accented).replace("khong", "ko").replace("duoc", "dc")
+    for query in (accented, unaccented):
+        assert searcher.search(query, top=1, mode="dense").results[0].id == expected, query
 
 
 def test_typos_are_tolerated(searcher: Searcher) -> None:

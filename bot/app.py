@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -97,11 +98,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=422,
         )
 
+    def _error_code(status: int) -> str:
+        """A machine-readable code from the status: 404 → "not_found", 429 → "too_many_requests"."""
+        try:
+            return HTTPStatus(status).name.lower()
+        except ValueError:
+            return "http_error"
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         message = text("bad_request") if error.status_code == 400 else str(error.detail)
         return JSONResponse(
-            {"error": "http_error", "message": message},
+            {"error": _error_code(error.status_code), "message": message},
             status_code=error.status_code,
             headers=getattr(error, "headers", None),
         )
@@ -120,9 +128,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _security_headers(response, request.url.path)
         return response
 
-    for router in (health.router, chat.router, search.router, admin.router, widget.router, zalo.router):
-        app.include_router(router)
-    app.include_router(notifications.router)
+    routers = (health, chat, search, admin, widget, zalo, notifications)
+    for module in routers:
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.rate_limiter = RateLimiter.from_settings(config)
     app.add_middleware(EmbeddingCORS, allow_origins=config.allowed_origin_list)

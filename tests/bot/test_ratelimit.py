@@ -129,6 +129,7 @@ def test_a_chatty_session_gets_429_with_a_vietnamese_message_and_retry_after(cli
     assert statuses == [200, 200, 200]
     refused = client.post("/api/chat", json={"session": session, "message": "câu nữa"})
     assert refused.status_code == 429
+    assert refused.json()["error"] == "too_many_requests"
     assert "Anh/Chị gửi nhanh quá" in refused.json()["message"]
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     # A new conversation from the same address still has room under the per-address limit.

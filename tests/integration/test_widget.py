@@ -303,7 +303,7 @@ def test_a_429_is_explained_in_vietnamese(portal: tuple[Page, Watch, str]) -> No
             headers={"Retry-After": "30", "Content-Type": "application/json"},
             body=json.dumps(
                 {
-                    "error": "http_error",
+                    "error": "too_many_requests",
                     "message": "Anh/Chị gửi nhanh quá, vui lòng chờ một chút rồi gửi lại.",
                 }
             ),

@@ -1,18 +1,21 @@
 """`congdan run`: start every process, wait until ready, stream prefixed logs, stop all.
 
 Children run in their own process groups; when one dies, or on Ctrl-C / SIGTERM,
-every group gets SIGTERM and, after a grace period, SIGKILL: no orphans. Each log
-line passes through the PII mask before it is printed.
+every group gets SIGTERM and, after a grace period, SIGKILL: no orphans. If the
+supervisor itself is killed outright, the kernel sends each child SIGTERM (Linux's
+parent-death signal). Each log line passes through the PII mask before it is printed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,6 +96,24 @@ def children(settings: Settings) -> list[Child]:
     return procs
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """On Linux, a hook that asks the kernel to SIGTERM the child when the supervisor
+    dies, even by SIGKILL: each child leads its own process group, so nothing else would
+    stop it. ``None`` elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)  # the running process, libc included
+    prctl = libc.prctl
+
+    def hook() -> None:  # runs in the child between fork and exec: no locks, no allocation
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return hook
+
+
 class Supervisor:
     def __init__(self, settings: Settings, procs: list[Child], ready_timeout_s: float = 600.0) -> None:
         self.settings = settings
@@ -125,6 +146,7 @@ class Supervisor:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent(),
         )
         for coroutine in (self._pump(child, child.process.stdout), self._watch(child)):
             task = asyncio.create_task(coroutine)

@@ -14,7 +14,9 @@ from bot.settings import PROJECT_ROOT
 from tests.conftest import SHARED_DATA
 
 
-def congdan(args: list[str], env_extra: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def congdan(
+    args: list[str], env_extra: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONGDAN_")}
     env.update(env_extra)
     return subprocess.run(
@@ -44,7 +46,11 @@ def test_search_json_has_the_public_shape(env: dict[str, str]) -> None:
 
 
 def test_search_reads_one_query_per_line_from_stdin(env: dict[str, str]) -> None:
-    result = congdan(["search", "-", "--json"], env, stdin="lam lai can cuoc bi mat\n\ngiá vàng hôm nay\n" + "x" * 5000 + "\n")
+    result = congdan(
+        ["search", "-", "--json"],
+        env,
+        stdin="lam lai can cuoc bi mat\n\ngiá vàng hôm nay\n" + "x" * 5000 + "\n",
+    )
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) == 3
@@ -65,7 +71,9 @@ def test_search_text_output_and_errors(env: dict[str, str], tmp_path: Path) -> N
 def test_import_reports_and_a_broken_file_changes_nothing(env: dict[str, str], tmp_path: Path) -> None:
     first = congdan(["import", str(SHARED_DATA)], env)
     assert first.returncode == 0, first.stderr
-    assert "Tạo mới: 85" in first.stdout and "Gộp bản trùng: 2" in first.stdout and "Từ chối: 0" in first.stdout
+    assert (
+        "Tạo mới: 85" in first.stdout and "Gộp bản trùng: 2" in first.stdout and "Từ chối: 0" in first.stdout
+    )
     again = congdan(["import", str(SHARED_DATA)], env)
     assert "Tạo mới: 0" in again.stdout and "Không đổi: 85" in again.stdout
     broken = tmp_path / "broken.json"

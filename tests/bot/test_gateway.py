@@ -64,11 +64,13 @@ def test_a_session_the_server_did_not_issue_is_replaced(client: TestClient) -> N
         (b'{"message": 5}', 422),
         (b'{"session": null}', 422),
         (b'["list"]', 422),
-        (b"{\"message\": \"xin ch\xe0o\"}", 400),  # Latin-1 bytes: not UTF-8
+        (b'{"message": "xin ch\xe0o"}', 400),  # Latin-1 bytes: not UTF-8
         (b'{"message": "   "}', 422),
     ],
 )
-def test_malformed_requests_get_a_clear_4xx_without_a_traceback(client: TestClient, body: bytes, status: int) -> None:
+def test_malformed_requests_get_a_clear_4xx_without_a_traceback(
+    client: TestClient, body: bytes, status: int
+) -> None:
     response = client.post("/api/chat", content=body, headers={"content-type": "application/json"})
     assert response.status_code == status
     payload = response.json()
@@ -111,7 +113,9 @@ def test_operator_console_needs_login(client: TestClient, settings) -> None:
     engine.dispose()
     bad = client.post("/admin/login", data={"username": "canbo", "password": "sai-mat-khau"})
     assert bad.status_code == 401 and "Sai tên đăng nhập" in bad.text
-    good = client.post("/admin/login", data={"username": "canbo", "password": "mat-khau-dai-du"}, follow_redirects=False)
+    good = client.post(
+        "/admin/login", data={"username": "canbo", "password": "mat-khau-dai-du"}, follow_redirects=False
+    )
     assert good.status_code == 303
     procedures = client.get("/api/admin/procedures")
     assert procedures.status_code == 200 and len(procedures.json()) == 3

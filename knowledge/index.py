@@ -101,12 +101,19 @@ def build(
     passages = [pa for p in published for pa in passages_of(p)]
     dense_rows = [i for i, pa in enumerate(passages) if pa.section in DENSE_SECTIONS]
 
-    vectors = np.zeros((len(dense_rows), encoder.dim), dtype=np.float32)
-    for start in range(0, len(dense_rows), batch_size):
-        rows = dense_rows[start : start + batch_size]
-        vectors[start : start + len(rows)] = encoder.encode_passages([passages[i].text for i in rows])
-        if progress:
-            progress(len(rows))
+    # Each distinct text is encoded once: the same name or alias recurs across levels
+    # and agencies (the national database lists one procedure per issuing level).
+    texts = [passages[i].text for i in dense_rows]
+    uses = Counter(texts)
+    distinct = list(uses)
+    encoded = np.zeros((len(distinct), encoder.dim), dtype=np.float32)
+    for start in range(0, len(distinct), batch_size):
+        batch = distinct[start : start + batch_size]
+        encoded[start : start + len(batch)] = encoder.encode_passages(batch)
+        if progress:  # counted in passages, so the bar's total is every dense passage
+            progress(sum(uses[t] for t in batch))
+    position = {text: i for i, text in enumerate(distinct)}
+    vectors = encoded[[position[t] for t in texts]] if texts else encoded
 
     bm25 = bm25s.BM25()
     bm25.index([terms(pa.text) or ["_"] for pa in passages], show_progress=False)
@@ -129,6 +136,7 @@ def build(
         "count": len(published),
         "passages": len(passages),
         "dense_vectors": len(dense_rows),
+        "distinct_dense_texts": len(distinct),
         "faiss": faiss_kind,
         "catalogue_hash": catalogue_hash(published),
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -185,7 +193,7 @@ class LoadedIndex:
         self.path = path
         self.meta: dict[str, Any] = json.loads((path / "meta.json").read_text(encoding="utf-8"))
         self.passages = [Passage(**p) for p in json.loads((path / "passages.json").read_text("utf-8"))]
-        self.dense_rows: list[int] = json.loads((path / "dense_rows.json").read_text("utf-8"))
+        self.dense_rows = np.array(json.loads((path / "dense_rows.json").read_text("utf-8")), dtype=np.int64)
         self.procedures = {
             p["id"]: Procedure.model_validate(p)
             for p in json.loads((path / "procedures.json").read_text(encoding="utf-8"))
@@ -197,18 +205,10 @@ class LoadedIndex:
         for passage in self.passages:
             vocabulary.update(syllables(passage.text))
         self.corrector = TypoCorrector(vocabulary)
-        self.passage_procedure = np.array(
-            [self._procedure_ordinal(p.procedure_id) for p in self.passages], dtype=np.int64
-        )
 
-    def _procedure_ordinal(self, procedure_id: str) -> int:
-        if not hasattr(self, "_ordinals"):
-            self._ordinals: dict[str, int] = {pid: i for i, pid in enumerate(self.procedures)}
-        return self._ordinals[procedure_id]
-
-    @property
-    def procedure_ids(self) -> list[str]:
-        return list(self.procedures)
+        self.procedure_ids: list[str] = list(self.procedures)
+        ordinals = {pid: i for i, pid in enumerate(self.procedure_ids)}
+        self.passage_procedure = np.array([ordinals[p.procedure_id] for p in self.passages], dtype=np.int64)
 
 
 def load_current(root: Path) -> LoadedIndex | None:

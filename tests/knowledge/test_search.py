@@ -114,3 +114,18 @@ def test_drafts_are_not_indexed(tmp_path: Path, seed, encoder) -> None:
     published = seed[1:4]
     index.build([draft, *published], encoder, tmp_path)
     assert Searcher(tmp_path, encoder_factory=lambda: encoder).procedure(draft.id) is None
+
+
+def test_a_text_shared_by_procedures_is_encoded_once_and_finds_each_of_them(tmp_path: Path, encoder) -> None:
+    procedures = [
+        Procedure(id="t.tinh", name="Cấp giấy phép kinh doanh karaoke (cấp tỉnh)", aliases=["xin phép mở karaoke"], source="test"),
+        Procedure(id="t.xa", name="Cấp giấy phép kinh doanh karaoke (cấp xã)", aliases=["xin phép mở karaoke"], source="test"),
+        Procedure(id="t.khai-tu", name="Đăng ký khai tử", aliases=["làm giấy báo tử cho người nhà"], source="test"),
+    ]  # fmt: skip
+    index.build(procedures, encoder, tmp_path)
+    meta = index.read_meta(tmp_path)
+    assert meta is not None and meta["distinct_dense_texts"] == meta["dense_vectors"] - 1
+    searcher = Searcher(tmp_path, encoder_factory=lambda: encoder)
+    karaoke = searcher.search("xin phép mở karaoke", top=3, mode="dense")
+    assert {h.id for h in karaoke.results[:2]} == {"t.tinh", "t.xa"}
+    assert searcher.search("làm giấy báo tử", top=1, mode="dense").results[0].id == "t.khai-tu"

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from bot.channels.zalo_tokens import TokenPair, TokenStore
+from bot.channels.zalo_tokens import TokenLease, TokenPair, TokenStore
 from knowledge.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -77,39 +77,48 @@ class ZaloClient:
         return str(data.get("message_id", "")) if isinstance(data, dict) else ""
 
     async def refresh(self, stale_access_token: str) -> str:
-        """A fresh access token. Only one refresh runs at a time; a caller that waited for
-        another's refresh reuses its result (the refresh token is single-use)."""
+        """A fresh access token. One refresh at a time, in this process (asyncio lock) and
+        across instances (the token row stays locked until the new pair is stored); a
+        caller that waited for another's refresh reuses its result (the refresh token is
+        single-use)."""
         async with self._refresh_lock:
-            current = await asyncio.to_thread(self.tokens.load)
-            if current is None or not current.refresh_token:
-                raise ZaloUnavailable("no refresh token configured (CONGDAN_ZALO_REFRESH_TOKEN)")
-            if current.access_token != stale_access_token:
-                return current.access_token
+            lease = await asyncio.to_thread(self.tokens.lease)
             try:
-                response = await self._http.post(
-                    f"{self.oauth_base}/v4/oa/access_token",
-                    headers={"secret_key": self._app_secret},
-                    data={
-                        "app_id": self.app_id,
-                        "grant_type": "refresh_token",
-                        "refresh_token": current.refresh_token,
-                    },
-                )
-            except httpx.HTTPError as error:
-                raise ZaloUnavailable(f"token refresh: {type(error).__name__}") from error
-            body = _json(response)
-            access, refresh = body.get("access_token"), body.get("refresh_token")
-            if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh):
-                raise ZaloUnavailable(
-                    f"token refresh refused: {body.get('error', '?')} {body.get('error_description', '')}".strip()
-                )
-            try:
-                expires_at: dt.datetime | None = utcnow() + dt.timedelta(seconds=int(body["expires_in"]))
-            except (KeyError, TypeError, ValueError):
-                expires_at = None
-            await asyncio.to_thread(self.tokens.save, TokenPair(access, refresh, expires_at))
-            log.info("Zalo access token refreshed; new refresh token stored")
-            return access
+                return await self._refresh(lease, stale_access_token)
+            finally:
+                await asyncio.to_thread(lease.close)
+
+    async def _refresh(self, lease: TokenLease, stale_access_token: str) -> str:
+        current = lease.current
+        if current is None or not current.refresh_token:
+            raise ZaloUnavailable("no refresh token configured (CONGDAN_ZALO_REFRESH_TOKEN)")
+        if current.access_token != stale_access_token:
+            return current.access_token
+        try:
+            response = await self._http.post(
+                f"{self.oauth_base}/v4/oa/access_token",
+                headers={"secret_key": self._app_secret},
+                data={
+                    "app_id": self.app_id,
+                    "grant_type": "refresh_token",
+                    "refresh_token": current.refresh_token,
+                },
+            )
+        except httpx.HTTPError as error:
+            raise ZaloUnavailable(f"token refresh: {type(error).__name__}") from error
+        body = _json(response)
+        access, refresh = body.get("access_token"), body.get("refresh_token")
+        if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh):
+            raise ZaloUnavailable(
+                f"token refresh refused: {body.get('error', '?')} {body.get('error_description', '')}".strip()
+            )
+        try:
+            expires_at: dt.datetime | None = utcnow() + dt.timedelta(seconds=int(body["expires_in"]))
+        except (KeyError, TypeError, ValueError):
+            expires_at = None
+        await asyncio.to_thread(lease.save, TokenPair(access, refresh, expires_at))
+        log.info("Zalo access token refreshed; new refresh token stored")
+        return access
 
     async def _post_message(self, access_token: str, user_id: str, text: str) -> dict[str, Any]:
         try:

@@ -27,6 +27,7 @@ class FakeZalo:
     fail_next: int = 0  # answer this many sends with HTTP 503
     slow_next: int = 0  # answer this many sends after `slow_s` (longer than the client timeout)
     slow_s: float = 2.0
+    refresh_delay_s: float = 0.0  # how long a token refresh takes to answer
     reject_users: dict[str, int] = field(default_factory=dict)  # user id -> Zalo error code
     sent: list[dict[str, Any]] = field(default_factory=list)  # delivered: {"user_id", "text"}
     send_calls: list[dict[str, Any]] = field(default_factory=list)  # every call, raw
@@ -77,6 +78,7 @@ class FakeZalo:
         async def refresh(request: Request) -> Any:
             form = dict(await request.form())
             self.refresh_calls.append({"secret_key": request.headers.get("secret_key"), "form": form})
+            await asyncio.sleep(self.refresh_delay_s)
             if request.headers.get("secret_key") != self.app_secret or form.get("app_id") != self.app_id:
                 return {"error": -14002, "error_description": "Invalid app secret"}
             if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != self.refresh_token:

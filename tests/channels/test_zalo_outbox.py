@@ -3,13 +3,17 @@ and Zalo's 48-hour window. Real gateway app and a loopback fake of Zalo."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
 from bot.channels import outbox as outbox_module
+from bot.channels.zalo_client import ZaloClient
+from bot.channels.zalo_tokens import TokenPair, TokenStore
 from bot.channels.zalo_users import ZaloUsers
 from bot.settings import Settings
 from knowledge.db import create_db_engine, outbox, utcnow, zalo_tokens
@@ -196,3 +200,44 @@ def test_a_dossier_notification_reaches_the_zalo_user_once_even_after_a_restart(
     with TestClient(create_app(zalo_settings)):  # a restart sends nothing twice
         wait_for(lambda: all(r.state == "sent" for r in rows(zalo_settings)), what="outbox settled")
     assert fake_zalo.texts("41") == ["Hồ sơ của Anh/Chị đã xử lý xong."]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_instances_refreshing_at_once_spend_the_refresh_token_once(
+    database_url: str, fake_zalo: FakeZalo
+) -> None:
+    """Production runs several gateways on one PostgreSQL database. Zalo's refresh token
+    is single-use: if both instances spent it, the second would be refused and Zalo
+    sending would stop until an operator pasted a new token."""
+    fake_zalo.refresh_delay_s = 0.5  # both instances read the token before either stores the new one
+
+    async def both() -> list[str]:
+        engines = [create_db_engine(database_url) for _ in range(2)]
+        clients = [
+            ZaloClient(
+                fake_zalo.url,
+                fake_zalo.url,
+                APP_ID,
+                APP_SECRET,
+                TokenStore(e, TokenPair("access-0", "refresh-0")),
+            )
+            for e in engines
+        ]
+        try:
+            return await asyncio.gather(*(client.refresh("access-0") for client in clients))
+        finally:
+            for client, engine in zip(clients, engines, strict=True):
+                await client.aclose()
+                engine.dispose()
+
+    assert asyncio.run(both()) == ["access-1", "access-1"]
+    assert len(fake_zalo.refresh_calls) == 1
+    engine = create_db_engine(database_url)
+    try:
+        pair = TokenStore(engine).load()
+    finally:
+        engine.dispose()
+    assert pair is not None and (pair.access_token, pair.refresh_token) == (
+        "access-1",
+        fake_zalo.refresh_token,
+    )

@@ -12,7 +12,7 @@ import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from knowledge.normalize import fold, has_diacritics, words
+from knowledge.normalize import fold, has_diacritics, typed_without_diacritics, words
 
 # Folded function words that carry no meaning for finding a procedure. Folding merges
 # words (căn/cần → can, đỏ/đó → do), so only words with no content twin are listed.
@@ -72,7 +72,7 @@ def syllables(text: str) -> list[str]:
 
 def _compounds(text: str) -> list[str]:
     """underthesea multi-syllable words of accented text, folded (``can_cuoc``)."""
-    if not has_diacritics(text):
+    if typed_without_diacritics(text):
         return []  # segmenting unaccented text is unreliable; bigrams cover it
     from underthesea import word_tokenize
 

@@ -31,6 +31,9 @@ KEEP_VERSIONS = 3
 # Sections a citizen's question is compared with. Dense vectors cover the short,
 # question-like ones; BM25 covers everything.
 DENSE_SECTIONS = ("name", "alias", "question")
+# Bumped when what goes into an index changes (terms, passages, restoration table), so
+# `make run` rebuilds an index that an older version of this code built.
+FORMAT = 2
 BODY_SECTIONS = (
     "field",
     "agency",
@@ -131,6 +134,7 @@ def build(
     _write_json(staging / "restore.json", restorer.table)
     meta = {
         "version": version,
+        "format": FORMAT,
         "encoder": encoder.name,
         "dim": encoder.dim,
         "count": len(published),
@@ -221,6 +225,7 @@ def catalogue_changed(root: Path, procedures: Iterable[Procedure], encoder_name:
     meta = read_meta(root)
     return (
         meta is None
+        or meta.get("format") != FORMAT
         or meta.get("catalogue_hash") != catalogue_hash(procedures)
         or meta.get("encoder") != encoder_name
     )

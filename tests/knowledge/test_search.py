@@ -1,3 +1,4 @@
+import json
 import time
 from pathlib import Path
 
@@ -107,6 +108,10 @@ def test_published_index_is_described_and_swapped_without_restart(tmp_path: Path
     assert searcher.search("đăng ký nuôi mèo cảnh").results[0].id == "test.cho-meo"
     assert not index.catalogue_changed(root, [*small, new], encoder.name)
     assert index.catalogue_changed(root, small, encoder.name)
+    # An index an older version of the code built is rebuilt even if the catalogue is the same.
+    stale = {**json.loads((second / "meta.json").read_text(encoding="utf-8")), "format": index.FORMAT - 1}
+    (second / "meta.json").write_text(json.dumps(stale), encoding="utf-8")
+    assert index.catalogue_changed(root, [*small, new], encoder.name)
 
 
 def test_drafts_are_not_indexed(tmp_path: Path, seed, encoder) -> None:

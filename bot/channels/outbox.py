@@ -9,7 +9,12 @@ order: a row waiting for a retry holds back the rows written after it.
 
 Claiming a row bumps ``attempts`` with a compare-and-set and leases it for
 ``lease_s``, so two gateway instances never send the same row at the same time and a
-row claimed by a process that died is sent again after the lease."""
+row claimed by a process that died is sent again after the lease.
+
+Stopping is graceful: the worker claims nothing new and waits (up to ``stop_grace_s``)
+for the sends in flight to be recorded, so a restart does not send a message twice. Only
+a send still unanswered after the grace period is cancelled and released for the next
+start (delivery is at least once, never lost)."""
 
 from __future__ import annotations
 
@@ -100,6 +105,7 @@ class OutboxWorker:
         lease_s: float = 60.0,
         concurrency: int = 8,
         batch: int = 500,
+        stop_grace_s: float = 10.0,
     ) -> None:
         self.engine = engine
         self.senders = senders
@@ -109,6 +115,8 @@ class OutboxWorker:
         self.max_attempts = max_attempts
         self.lease = dt.timedelta(seconds=lease_s)
         self.batch = batch
+        self.stop_grace_s = stop_grace_s
+        self._stopping = False
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -120,17 +128,28 @@ class OutboxWorker:
 
     def start(self) -> None:
         if self._task is None and self.senders:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="outbox-worker")
 
     async def stop(self) -> None:
+        """Claim nothing new, let the sends in flight finish, then end the worker."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), self.stop_grace_s)
+        except TimeoutError:
+            log.warning(
+                "outbox: sends still in flight after %ss; released for the next start", self.stop_grace_s
+            )
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.run_once()
                 self._db_error_logged = False
@@ -165,7 +184,7 @@ class OutboxWorker:
         attempted = 0
         async with self._slots:
             for row in rows:
-                if not await asyncio.to_thread(self._claim, row.id, row.attempts):
+                if self._stopping or not await asyncio.to_thread(self._claim, row.id, row.attempts):
                     return attempted
                 attempted += 1
                 try:
@@ -201,7 +220,8 @@ class OutboxWorker:
                 "outbox %s: attempt %s failed (%s); retry in %ss", row.id, attempts, reason, delay.seconds
             )
             return False
-        await asyncio.to_thread(self._finish, row.id, SENT, None)
+        # The message is out: record it even if a forced stop cancels us meanwhile.
+        await asyncio.shield(asyncio.to_thread(self._finish, row.id, SENT, None))
         return True
 
     # --- database steps (run in a worker thread) ---------------------------------------

@@ -28,6 +28,7 @@ class FakeZalo:
     slow_next: int = 0  # answer this many sends after `slow_s` (longer than the client timeout)
     slow_s: float = 2.0
     refresh_delay_s: float = 0.0  # how long a token refresh takes to answer
+    answer_delay_s: float = 0.0  # a delivered send is answered this much later
     reject_users: dict[str, int] = field(default_factory=dict)  # user id -> Zalo error code
     sent: list[dict[str, Any]] = field(default_factory=list)  # delivered: {"user_id", "text"}
     send_calls: list[dict[str, Any]] = field(default_factory=list)  # every call, raw
@@ -72,6 +73,7 @@ class FakeZalo:
             if body["recipient"]["user_id"] in self.reject_users:
                 return {"error": self.reject_users[body["recipient"]["user_id"]], "message": "User rejected"}
             self.sent.append({"user_id": body["recipient"]["user_id"], "text": body["message"]["text"]})
+            await asyncio.sleep(self.answer_delay_s)
             return {"error": 0, "message": "Success", "data": {"message_id": f"m{len(self.sent)}"}}
 
         @app.post("/v4/oa/access_token")

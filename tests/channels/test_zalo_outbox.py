@@ -202,6 +202,23 @@ def test_a_dossier_notification_reaches_the_zalo_user_once_even_after_a_restart(
     assert fake_zalo.texts("41") == ["Hồ sơ của Anh/Chị đã xử lý xong."]
 
 
+def test_a_shutdown_during_a_send_records_it_and_a_restart_does_not_send_it_again(
+    zalo_settings: Settings, fake_zalo: FakeZalo
+) -> None:
+    fake_zalo.answer_delay_s = 0.3  # Zalo has delivered; its answer is still on the way
+    engine = create_db_engine(zalo_settings.sqlalchemy_url)
+    ZaloUsers(engine).touch("61")
+    outbox_module.enqueue(engine, "zalo", "61", [{"text": "Lịch hẹn của Anh/Chị: 8 giờ sáng mai."}])
+    engine.dispose()
+    with TestClient(create_app(zalo_settings)):
+        wait_for(lambda: fake_zalo.texts("61"), what="the send to reach Zalo")
+    # the gateway stopped while the answer was in flight: the send is on record
+    assert [(r.state, r.attempts) for r in rows(zalo_settings)] == [("sent", 1)]
+    with TestClient(create_app(zalo_settings)):
+        pass
+    assert fake_zalo.texts("61") == ["Lịch hẹn của Anh/Chị: 8 giờ sáng mai."]
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_two_instances_refreshing_at_once_spend_the_refresh_token_once(
     database_url: str, fake_zalo: FakeZalo

@@ -1,6 +1,10 @@
 """NLU quality: 5-fold cross-validation of the intent classifier on nlu_data/nlu with
 the project's config.yml, run in the Rasa runtime. Writes var/bench/nlu.json with the
-intent macro-F1, the weakest intents and the training time of the full model."""
+intent macro-F1, the weakest intents and the training time of the full model.
+
+Rasa shuffles the folds with NumPy's global generator and no seed; seeding it here
+makes two runs on the same data and config split the same way, so a change of the
+data or the pipeline is compared on equal folds."""
 
 from __future__ import annotations
 
@@ -17,8 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.benchmarks.common import BENCH_DIR, read_json, write
 
 ROOT = Path(__file__).resolve().parents[2]
-RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 FOLDS = 5
+SEED = 2026
+RUN_RASA = (
+    "import sys, numpy; numpy.random.seed(int(sys.argv[1])); "
+    "from rasa.__main__ import main; sys.argv = ['rasa', *sys.argv[2:]]; main()"
+)
 
 
 def main() -> None:
@@ -32,7 +41,10 @@ def main() -> None:
     started = time.monotonic()
     subprocess.run(
         [
-            str(RASA),
+            str(PYTHON),
+            "-c",
+            RUN_RASA,
+            str(SEED),
             "test",
             "nlu",
             "--config",
@@ -65,6 +77,7 @@ def main() -> None:
         "nlu",
         {
             "folds": FOLDS,
+            "fold_seed": SEED,
             "intent_macro_f1": round(report["macro avg"]["f1-score"], 4),
             "intent_weighted_f1": round(report["weighted avg"]["f1-score"], 4),
             "accuracy": round(report.get("accuracy", 0.0), 4),

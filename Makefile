@@ -10,7 +10,7 @@ RASA := PYTHONPATH=$(CURDIR) TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_ENABLED=false
 TRAIN_DATA := nlu_data/nlu nlu_data/rules.yml nlu_data/stories.yml
 # The model is retrained only when one of these changed.
 MODEL_INPUTS := config.yml domain.yml $(shell find nlu_data -name '*.yml' -not -path 'nlu_data/tests/*' 2>/dev/null) \
-	bot/nlu/vietnamese_tokenizer.py bot/nlu/sentence_featurizer.py knowledge/normalize.py knowledge/abbreviations.py
+	bot/nlu/vietnamese_tokenizer.py bot/nlu/sentence_featurizer.py bot/nlu/linear_intent_classifier.py knowledge/normalize.py knowledge/abbreviations.py
 MODEL := models/congdan.tar.gz
 
 # Python 3.10 for Rasa: $PYTHON310, else python3.10 if it runs, else pyenv's 3.10.

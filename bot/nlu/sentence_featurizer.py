@@ -1,7 +1,7 @@
 """Rasa NLU featurizer: one multilingual-e5-small sentence vector per message.
 
 Loaded by Rasa (Python 3.10, ``.venv-rasa``) through its dotted path in ``config.yml``.
-The sparse featurizers see words and character n-grams; they cannot tell that "công
+Word and character n-grams cannot tell that "công
 thức làm bánh flan" is as far from an administrative procedure as "giá vàng hôm nay",
 because nothing in the training data says so. The e5 vector carries what the model
 learnt from a large multilingual corpus, so the intent classifier generalises to
@@ -82,8 +82,8 @@ class SentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     def _add(self, message: Message, vector: np.ndarray) -> None:
         alias: Optional[Text] = self._config[FEATURIZER_CLASS_ALIAS]
-        # DIET lines up sequence features of every featurizer token by token: zeros here,
-        # the meaning is in the sentence vector.
+        # Rasa's dense features come in pairs, per token and per sentence: zeros per token,
+        # the meaning is in the sentence vector (the one the intent classifier reads).
         length = len(message.get(TOKENS))
         message.add_features(
             Features(np.zeros((length, vector.size), dtype=np.float32), FEATURE_TYPE_SEQUENCE, TEXT, alias)

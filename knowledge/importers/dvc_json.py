@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from knowledge.facts import format_fees, format_processing_time, format_quantity
 from knowledge.importers.report import ImportFileError, ParseResult, Rejection
 from knowledge.models import Document, Procedure
 from knowledge.normalize import clean, fold
@@ -22,7 +23,6 @@ from knowledge.normalize import clean, fold
 SOURCE = "Cơ sở dữ liệu quốc gia về thủ tục hành chính (bản thu thập năm 2021)"
 _BULLET = re.compile(r"^[\s\-+•*–]+")
 _STEP_SPLIT = re.compile(r"\n+|(?=\s-\s*Bước\s*\d)|(?=\bBước\s*\d+\s*[:.])")
-_EMPTY_FEE = re.compile(r"^(?:(?:lệ\s*)?phí\s*:?\s*|đồng\s*|\s)*$", re.IGNORECASE)
 _CHANNELS = {
     "trực tiếp": "in_person",
     "trực tuyến": "online",
@@ -72,17 +72,22 @@ def _documents(rows: Any) -> list[Document]:
             Document(
                 name=name,
                 form_url=link if has_form else None,
-                quantity=_text(row.get("Số lượng - bản chính")) or None,
+                quantity=format_quantity(_text(row.get("Số lượng - bản chính"))),
             )
         )
     return documents
 
 
-def _per_channel(ways: list[dict[str, Any]], key: str, empty: re.Pattern[str] | None) -> str | None:
+def _pairs(ways: list[dict[str, Any]], key: str) -> list[tuple[str, str]]:
+    """(channel, value) of one column of the per-channel table, raw."""
+    return [(_text(way.get("Hình thức nộp")), str(way.get(key) or "")) for way in ways]
+
+
+def _per_channel(ways: list[dict[str, Any]], key: str) -> str | None:
     values: dict[str, str] = {}
     for way in ways:
         value = _text(way.get(key))
-        if not value or (empty and empty.match(value)):
+        if not value:
             continue
         values.setdefault(value, _text(way.get("Hình thức nộp")) or "Khác")
     if not values:
@@ -119,10 +124,13 @@ def parse_record(raw: Any) -> Procedure:
                 "level": level,
                 "steps": _steps(str(raw.get("Trình tự thực hiện") or "")),
                 "documents": _documents(raw.get("Thành phần hồ sơ")),
-                "fees": _per_channel(ways, "Phí, lệ phí", _EMPTY_FEE),
-                "processing_time": _per_channel(ways, "Thời hạn giải quyết", None),
+                "fees": format_fees(_pairs(ways, "Phí, lệ phí")),
+                "processing_time": format_processing_time(
+                    _pairs(ways, "Thời hạn giải quyết"),
+                    other_text=" ".join(v for _, v in _pairs(ways, "Mô tả")),
+                ),
                 "channels": channels,
-                "where": _per_channel(ways, "Mô tả", None),
+                "where": _per_channel(ways, "Mô tả"),
                 "source": f"{SOURCE}, bản ghi {oid}",
             }
         )

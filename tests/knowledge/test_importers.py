@@ -21,8 +21,18 @@ def test_the_real_shared_file_is_cleaned_merged_and_fully_accounted_for() -> Non
     text = json.dumps([p.model_dump(mode="json") for p in result.procedures], ensure_ascii=False)
     assert "Xem chi tiết" not in text and "</p>" not in text
     residence = next(p for p in result.procedures if p.name == "Đăng ký thường trú")
-    assert residence.level == "commune" and residence.processing_time == "07 Ngày làm việc"
+    assert residence.level == "commune" and residence.processing_time == "7 ngày làm việc"
     assert residence.fees is None  # "Phí: ĐồngXem chi tiết" says nothing: unknown, not invented
+    assert residence.documents[0].quantity == "1 bản chính"  # "Bản chính: 1 - Bản sao: 0"
+    by_name = {p.name: p for p in result.procedures}
+    # "Phí: 250.000 ĐồngXem chi tiết Lệ phí: 150.000 … Lệ phí: 150.000 … Lệ phí: 200.000 …" on two channels
+    assert by_name["Thủ tục cấp Chứng chỉ hành nghề dịch vụ đại diện sở hữu công nghiệp"].fees == (
+        "Phí 250.000 đồng; lệ phí 150.000 đồng hoặc 200.000 đồng, tùy trường hợp"
+    )
+    # "0" / "1" without a unit and "Khác" state no time limit
+    assert by_name["Xét cấp bằng tiến sĩ"].processing_time is None
+    tax = next(p for p in result.procedures if p.name.startswith("Khai thuế thu nhập cá nhân"))
+    assert tax.processing_time is None  # "0" on every channel
     assert residence.source.endswith("612362818d18c024c839e7ce")
     assert any("huyện" in w for w in result.warnings)  # outdated district-level agencies are flagged
 

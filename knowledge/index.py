@@ -1,9 +1,15 @@
 """Build, publish and load the hybrid index (BM25 + dense vectors in FAISS).
 
 Artefacts live in ``<root>/<version>/`` beside a ``meta.json`` that says what built
-them (encoder, dim, counts, catalogue hash, time). ``<root>/CURRENT`` names the
-version in use and is replaced atomically, so a running search can swap to a new
-index between two queries without a restart.
+them (encoder, dim, counts, catalogue hash, time, and ``base``: the version an
+incremental update started from). ``<root>/CURRENT`` names the version in use and is
+replaced atomically, so a running search can swap to a new index between two queries
+without a restart.
+
+``build`` indexes a whole catalogue (every dense passage encoded). ``update`` makes the
+next version from the current one when a few procedures changed (a publish from the
+console): only the changed procedures' new passage texts are encoded, the other vectors
+and BM25 terms are copied, BM25 and the restoration table are rebuilt (cheap).
 """
 
 from __future__ import annotations
@@ -75,6 +81,11 @@ def passages_of(procedure: Procedure) -> list[Passage]:
     return out
 
 
+class UpdateNotPossible(RuntimeError):
+    """The current index cannot be the base of an incremental update (none, another
+    encoder or format): build the whole catalogue instead."""
+
+
 def _faiss_index(vectors: np.ndarray, kind: str) -> Any:
     import faiss
 
@@ -93,64 +104,216 @@ def build(
     progress: Callable[[int], None] | None = None,
     faiss_kind: str = "flat",
     batch_size: int = 64,
+    before_publish: Callable[[], None] | None = None,
 ) -> Path:
-    """Build an index of the published procedures, publish it atomically, return its path."""
-    import bm25s
-    import faiss
+    """Build an index of the published procedures, publish it atomically, return its path.
 
+    ``before_publish`` runs once the new version is complete and before ``CURRENT`` points
+    at it; if it raises, the new version is discarded and ``CURRENT`` is unchanged."""
     published = [p for p in procedures if p.status == "published"]
     if not published:
         raise ValueError("danh mục không có thủ tục nào đã công bố")
     passages = [pa for p in published for pa in passages_of(p)]
-    dense_rows = [i for i, pa in enumerate(passages) if pa.section in DENSE_SECTIONS]
+    dense_texts = [pa.text for pa in passages if pa.section in DENSE_SECTIONS]
+    known = _encode_new(encoder, dense_texts, {}, progress, batch_size)
+    return _write_version(
+        root,
+        published,
+        passages,
+        [terms(pa.text) for pa in passages],
+        known,
+        encoder,
+        faiss_kind,
+        extra={"base": None, "encoded_texts": len(known)},
+        before_publish=before_publish,
+    )
 
-    # Each distinct text is encoded once: the same name or alias recurs across levels
-    # and agencies (the national database lists one procedure per issuing level).
-    texts = [passages[i].text for i in dense_rows]
+
+def update(
+    changed: Iterable[Procedure],
+    removed: Iterable[str],
+    encoder: Encoder,
+    root: Path,
+    progress: Callable[[int], None] | None = None,
+    batch_size: int = 64,
+    before_publish: Callable[[], None] | None = None,
+) -> Path:
+    """Publish the next index version from the current one, with ``changed`` procedures
+    replaced or added (a changed procedure that is not published is dropped) and the ids in
+    ``removed`` dropped. Only passage texts the current index does not hold are encoded.
+
+    Raises ``UpdateNotPossible`` when there is no current index of this encoder and format,
+    and ``ValueError`` when no published procedure would remain."""
+    changed = list(changed)
+    removed = set(removed)
+    base_version = current_version(root)
+    base_meta = read_meta(root)
+    if (
+        base_version is None
+        or base_meta is None
+        or base_meta.get("format") != FORMAT
+        or base_meta.get("encoder") != encoder.name
+    ):
+        raise UpdateNotPossible("no current index of this encoder and format")
+    base = root / base_version
+    old_procedures = [
+        Procedure.model_validate(p) for p in json.loads((base / "procedures.json").read_text("utf-8"))
+    ]
+    old_passages = [Passage(**p) for p in json.loads((base / "passages.json").read_text("utf-8"))]
+    old_terms = _read_terms(base, old_passages)
+    old_dense_rows: list[int] = json.loads((base / "dense_rows.json").read_text("utf-8"))
+    old_vectors = _read_vectors(base)
+
+    replacing = {p.id: p for p in changed}
+    dropping = removed | {pid for pid, p in replacing.items() if p.status != "published"}
+    published: list[Procedure] = []
+    for procedure in old_procedures:
+        if procedure.id in dropping:
+            continue
+        published.append(replacing.pop(procedure.id, procedure))
+    published += [p for p in replacing.values() if p.id not in dropping]
+    if not published:
+        raise ValueError("danh mục không có thủ tục nào đã công bố")
+
+    # Passages and BM25 terms of unchanged procedures are copied; vectors are reused by text.
+    kept: dict[str, list[tuple[Passage, list[str]]]] = {}
+    for passage, its_terms in zip(old_passages, old_terms, strict=True):
+        kept.setdefault(passage.procedure_id, []).append((passage, its_terms))
+    changed_ids = {p.id for p in changed}
+    unchanged_ids = {p.id for p in old_procedures if p.id not in dropping and p.id not in changed_ids}
+    passages: list[Passage] = []
+    passage_terms: list[list[str]] = []
+    for procedure in published:
+        if procedure.id in unchanged_ids:
+            for passage, cached in kept.get(procedure.id, []):
+                passages.append(passage)
+                passage_terms.append(cached)
+        else:
+            for passage in passages_of(procedure):
+                passages.append(passage)
+                passage_terms.append(terms(passage.text))
+    known = {old_passages[row].text: old_vectors[i] for i, row in enumerate(old_dense_rows)}
+    dense_texts = [pa.text for pa in passages if pa.section in DENSE_SECTIONS]
+    encoded = _encode_new(encoder, dense_texts, known, progress, batch_size)
+    return _write_version(
+        root,
+        published,
+        passages,
+        passage_terms,
+        known,
+        encoder,
+        str(base_meta.get("faiss", "flat")),
+        extra={
+            "base": base_version,
+            "changed": sorted(changed_ids | removed),
+            "encoded_texts": len(encoded),
+        },
+        before_publish=before_publish,
+    )
+
+
+def _encode_new(
+    encoder: Encoder,
+    texts: list[str],
+    known: dict[str, np.ndarray],
+    progress: Callable[[int], None] | None,
+    batch_size: int,
+) -> dict[str, np.ndarray]:
+    """Encode each distinct text not in ``known`` once (the same name or alias recurs across
+    levels and agencies); adds them to ``known`` and returns the newly encoded ones."""
     uses = Counter(texts)
-    distinct = list(uses)
-    encoded = np.zeros((len(distinct), encoder.dim), dtype=np.float32)
-    for start in range(0, len(distinct), batch_size):
-        batch = distinct[start : start + batch_size]
-        encoded[start : start + len(batch)] = encoder.encode_passages(batch)
+    missing = [t for t in uses if t not in known]
+    if progress and len(missing) < len(uses):
+        progress(sum(n for t, n in uses.items() if t in known))
+    encoded: dict[str, np.ndarray] = {}
+    for start in range(0, len(missing), batch_size):
+        batch = missing[start : start + batch_size]
+        for text, vector in zip(batch, encoder.encode_passages(batch), strict=True):
+            encoded[text] = vector
         if progress:  # counted in passages, so the bar's total is every dense passage
             progress(sum(uses[t] for t in batch))
-    position = {text: i for i, text in enumerate(distinct)}
-    vectors = encoded[[position[t] for t in texts]] if texts else encoded
+    known.update(encoded)
+    return encoded
+
+
+def _write_version(
+    root: Path,
+    published: list[Procedure],
+    passages: list[Passage],
+    passage_terms: list[list[str]],
+    vectors_by_text: dict[str, np.ndarray],
+    encoder: Encoder,
+    faiss_kind: str,
+    extra: dict[str, Any],
+    before_publish: Callable[[], None] | None,
+) -> Path:
+    import bm25s
+    import faiss
+
+    dense_rows = [i for i, pa in enumerate(passages) if pa.section in DENSE_SECTIONS]
+    vectors = np.zeros((len(dense_rows), encoder.dim), dtype=np.float32)
+    for i, row in enumerate(dense_rows):
+        vectors[i] = vectors_by_text[passages[row].text]
 
     bm25 = bm25s.BM25()
-    bm25.index([terms(pa.text) or ["_"] for pa in passages], show_progress=False)
+    bm25.index([t or ["_"] for t in passage_terms], show_progress=False)
 
-    version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:6]
     root.mkdir(parents=True, exist_ok=True)
     staging = root / f".staging-{version}"
     staging.mkdir()
-    faiss.write_index(_faiss_index(vectors, faiss_kind), str(staging / "dense.faiss"))
-    bm25.save(str(staging / "bm25"))
-    _write_json(staging / "dense_rows.json", dense_rows)
-    _write_json(staging / "passages.json", [asdict(pa) for pa in passages])
-    _write_json(staging / "procedures.json", [p.model_dump(mode="json") for p in published])
-    restorer = Restorer.learn(pa.text for pa in passages)
-    _write_json(staging / "restore.json", restorer.table)
-    meta = {
-        "version": version,
-        "format": FORMAT,
-        "encoder": encoder.name,
-        "dim": encoder.dim,
-        "count": len(published),
-        "passages": len(passages),
-        "dense_vectors": len(dense_rows),
-        "distinct_dense_texts": len(distinct),
-        "faiss": faiss_kind,
-        "catalogue_hash": catalogue_hash(published),
-        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-    _write_json(staging / "meta.json", meta)
+    try:
+        faiss.write_index(_faiss_index(vectors, faiss_kind), str(staging / "dense.faiss"))
+        bm25.save(str(staging / "bm25"))
+        _write_json(staging / "dense_rows.json", dense_rows)
+        _write_json(staging / "passages.json", [asdict(pa) for pa in passages])
+        _write_json(staging / "terms.json", passage_terms)
+        _write_json(staging / "procedures.json", [p.model_dump(mode="json") for p in published])
+        restorer = Restorer.learn(pa.text for pa in passages)
+        _write_json(staging / "restore.json", restorer.table)
+        meta = {
+            "version": version,
+            "format": FORMAT,
+            "encoder": encoder.name,
+            "dim": encoder.dim,
+            "count": len(published),
+            "passages": len(passages),
+            "dense_vectors": len(dense_rows),
+            "distinct_dense_texts": len({passages[row].text for row in dense_rows}),
+            "faiss": faiss_kind,
+            "catalogue_hash": catalogue_hash(published),
+            "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            **extra,
+        }
+        _write_json(staging / "meta.json", meta)
+        if before_publish is not None:
+            before_publish()
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     final = root / version
     os.replace(staging, final)
     _point_current(root, version)
     _prune(root, keep=version)
     return final
+
+
+def _read_terms(path: Path, passages: list[Passage]) -> list[list[str]]:
+    """The BM25 terms saved with a version (an index built before they were saved: recomputed)."""
+    try:
+        saved: list[list[str]] = json.loads((path / "terms.json").read_text("utf-8"))
+    except FileNotFoundError:
+        return [terms(pa.text) for pa in passages]
+    if len(saved) != len(passages):
+        return [terms(pa.text) for pa in passages]
+    return saved
+
+
+def _read_vectors(path: Path) -> np.ndarray:
+    import faiss
+
+    dense = faiss.read_index(str(path / "dense.faiss"))
+    return np.asarray(dense.reconstruct_n(0, dense.ntotal), dtype=np.float32)
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -14,11 +14,13 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot.body_limit import BodyLimit
 from bot.channels.zalo import start_zalo
 from bot.conversation import ConversationService
 from bot.cors import EmbeddingCORS
 from bot.deps import AppState
 from bot.operators import ConsoleSessions
+from bot.lookup_limit import LookupLimit
 from bot.portal.notifier import start_notifier
 from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
@@ -34,8 +36,10 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
 
-def _security_headers(response: Response, path: str) -> None:
+def _security_headers(response: Response, path: str, hsts: bool = False) -> None:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if hsts:  # the public URL is https: browsers never try plain http again
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     if response.headers.get("content-type", "").startswith("text/html"):
         frame = "'none'" if path.startswith("/admin") else "'self'"
@@ -85,7 +89,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await state.rasa.aclose()
             state.engine.dispose()
 
-    app = FastAPI(title="Trợ lý Dịch vụ công", version="0.1.0", lifespan=lifespan)
+    docs = config.docs_enabled  # /docs, /redoc and /openapi.json only when a setting asks for them
+    app = FastAPI(
+        title="Trợ lý Dịch vụ công",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    hsts = (config.public_url or "").startswith("https://")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -125,7 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.middleware("http")
     async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         response: Response = await call_next(request)
-        _security_headers(response, request.url.path)
+        _security_headers(response, request.url.path, hsts)
         return response
 
     routers = (health, chat, search, admin, widget, zalo, notifications)
@@ -133,5 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.rate_limiter = RateLimiter.from_settings(config)
+    lookups = RateLimiter({"lookup": config.rate_limit_lookup}, config.redis_url, "congdan:lookup")
+    app.add_middleware(LookupLimit, limiter=lookups, hotline=config.hotline)
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes, large_max_bytes=config.max_import_bytes)
     app.add_middleware(EmbeddingCORS, allow_origins=config.allowed_origin_list)
     return app

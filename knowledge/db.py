@@ -31,6 +31,7 @@ procedures = sa.Table(
     sa.Column("status", sa.String(16), nullable=False, index=True),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revision", sa.Integer),  # the published revision's number (0006)
 )
 
 procedure_revisions = sa.Table(
@@ -39,10 +40,28 @@ procedure_revisions = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("procedure_id", sa.String(64), nullable=False, index=True),
     sa.Column("actor", sa.String(120), nullable=False),
-    sa.Column("action", sa.String(16), nullable=False),  # create | update | delete
+    sa.Column("action", sa.String(16), nullable=False),  # create | update | delete | edit | import | revert
     sa.Column("changed_fields", sa.JSON, nullable=False),
     sa.Column("data", sa.JSON),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    # 0006: numbered 1, 2, … per procedure; who published this revision and when.
+    sa.Column("number", sa.Integer),
+    sa.Column("note", sa.String(255)),
+    sa.Column("published_at", sa.DateTime(timezone=True)),
+    sa.Column("published_by", sa.String(120)),
+    sa.Index("ix_procedure_revisions_procedure_number", "procedure_id", "number"),
+)
+
+# A procedure's latest unpublished revision, beside its published record (0006).
+procedure_drafts = sa.Table(
+    "procedure_drafts",
+    metadata,
+    sa.Column("procedure_id", sa.String(64), primary_key=True),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 operators = sa.Table(

@@ -1,4 +1,11 @@
-"""Our own export shape (JSON or YAML list of ``Procedure`` objects) and CSV/XLSX tables."""
+"""Our own export shape (JSON or YAML list of ``Procedure`` objects) and CSV/XLSX tables.
+
+``read_any(path, max_rows=None)`` parses one file; a file with more than ``max_rows``
+records is refused whole (``ImportFileError``) as soon as the parser passes the cap, so an
+upload cannot make the server hold a huge sheet. XLSX is read with openpyxl in read-only
+mode. A table cell written by our export with a neutralising apostrophe (``'=…``, see
+``FORMULA_PREFIXES``) reads back as the text without it.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +26,22 @@ from knowledge.normalize import clean
 # Table columns holding lists: one item per line (documents: "name | form | link").
 _LIST_COLUMNS = {"steps", "legal_basis", "aliases", "questions", "channels"}
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# A spreadsheet treats a cell starting with one of these as a formula; exports prefix such
+# cells with an apostrophe (OWASP "CSV injection"), which an import removes again.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(text: str) -> str:
+    """The cell as a spreadsheet shows it as text, never as a formula."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _unneutralise(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES) else text
+
+
+def _too_many(name: str, max_rows: int) -> ImportFileError:
+    return ImportFileError(f"{name}: quá {max_rows} dòng (chia nhỏ tệp rồi nhập lại)")
 
 
 def _describe(error: ValidationError) -> str:
@@ -74,7 +97,7 @@ def _table_row(row: dict[str, Any]) -> dict[str, Any]:
         if key is None or value is None or (isinstance(value, str) and not value.strip()):
             continue
         key = str(key).strip()
-        text = str(value).strip()
+        text = _unneutralise(str(value).strip())
         if key in _LIST_COLUMNS:
             record[key] = [line.strip() for line in text.splitlines() if line.strip()]
         elif key == "documents":
@@ -88,7 +111,7 @@ def _table_row(row: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def read_table(path: Path) -> ParseResult:
+def read_table(path: Path, max_rows: int | None = None) -> ParseResult:
     numbered: list[tuple[int, dict[str, Any]]]  # (row number in the sheet, cells)
     if path.suffix.lower() == ".csv":
         try:
@@ -98,32 +121,48 @@ def read_table(path: Path) -> ParseResult:
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames or "id" not in reader.fieldnames or "name" not in reader.fieldnames:
             raise ImportFileError(f"{path.name}: cần có các cột id, name, source")
-        numbered = [(reader.line_num, row) for row in reader]
+        numbered = []
+        for row in reader:
+            numbered.append((reader.line_num, row))
+            if max_rows is not None and len(numbered) > max_rows:
+                raise _too_many(path.name, max_rows)
     else:
         from openpyxl import load_workbook
 
         try:
-            sheet = load_workbook(path, read_only=True, data_only=True).active
+            workbook = load_workbook(path, read_only=True, data_only=True)
         except Exception as error:  # openpyxl raises many types for a broken file
             raise ImportFileError(
                 f"{path.name}: không đọc được tệp Excel ({type(error).__name__})"
             ) from error
-        if sheet is None:
-            raise ImportFileError(f"{path.name}: tệp Excel không có trang tính")
-        values = list(sheet.iter_rows(values_only=True))
-        if not values or "id" not in values[0] or "name" not in values[0]:
-            raise ImportFileError(f"{path.name}: cần có các cột id, name, source ở dòng đầu")
-        header = [str(h) if h is not None else "" for h in values[0]]
-        numbered = [
-            (number, dict(zip(header, r, strict=False)))
-            for number, r in enumerate(values[1:], start=2)
-            if any(c not in (None, "") for c in r)
-        ]
+        try:
+            sheet = workbook.active
+            if sheet is None:
+                raise ImportFileError(f"{path.name}: tệp Excel không có trang tính")
+            rows = sheet.iter_rows(values_only=True)
+            first = next(rows, None)
+            if first is None or "id" not in first or "name" not in first:
+                raise ImportFileError(f"{path.name}: cần có các cột id, name, source ở dòng đầu")
+            header = [str(h) if h is not None else "" for h in first]
+            numbered = []
+            for number, r in enumerate(rows, start=2):
+                if any(c not in (None, "") for c in r):
+                    numbered.append((number, dict(zip(header, r, strict=False))))
+                    if max_rows is not None and len(numbered) > max_rows:
+                        raise _too_many(path.name, max_rows)
+        except ImportFileError:
+            raise
+        except Exception as error:  # a damaged sheet fails while it is read, not when opened
+            raise ImportFileError(
+                f"{path.name}: không đọc được tệp Excel ({type(error).__name__})"
+            ) from error
+        finally:
+            workbook.close()
     numbered = [(n, row) for n, row in numbered if any(str(v or "").strip() for v in row.values())]
     return parse_objects([_table_row(r) for _, r in numbered], [n for n, _ in numbered])
 
 
-def read_structured(path: Path) -> ParseResult:
+def read_structured(path: Path, max_rows: int | None = None) -> ParseResult:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
@@ -134,6 +173,8 @@ def read_structured(path: Path) -> ParseResult:
         raise ImportFileError(f"{path.name}: JSON lỗi ở dòng {error.lineno}, cột {error.colno}") from error
     except yaml.YAMLError as error:
         raise ImportFileError(f"{path.name}: YAML lỗi ({error.__class__.__name__})") from error
+    if max_rows is not None and _record_count(data) > max_rows:
+        raise _too_many(path.name, max_rows)
     if dvc_json.looks_like_export(data):
         return dvc_json.parse_records(data)
     if isinstance(data, dict) and isinstance(data.get("procedures"), list):
@@ -143,7 +184,16 @@ def read_structured(path: Path) -> ParseResult:
     return parse_objects(data)
 
 
-def read_any(path: Path) -> ParseResult:
+def _record_count(data: Any) -> int:
+    """Records in a parsed JSON/YAML document: the longest list at the top or one level down."""
+    if isinstance(data, list):
+        return len(data)
+    if isinstance(data, dict):
+        return max((len(v) for v in data.values() if isinstance(v, list)), default=0)
+    return 0
+
+
+def read_any(path: Path, max_rows: int | None = None) -> ParseResult:
     """Parse one catalogue file of any supported kind (JSON, YAML, CSV, XLSX)."""
     if not path.is_file():
         raise ImportFileError(f"{path}: không tìm thấy tệp")
@@ -151,7 +201,7 @@ def read_any(path: Path) -> ParseResult:
         raise ImportFileError(f"{path.name}: tệp quá lớn (tối đa 50 MB)")
     suffix = path.suffix.lower()
     if suffix in {".csv", ".xlsx"}:
-        return read_table(path)
+        return read_table(path, max_rows)
     if suffix in {".json", ".yml", ".yaml"}:
-        return read_structured(path)
+        return read_structured(path, max_rows)
     raise ImportFileError(f"{path.name}: định dạng không hỗ trợ (dùng .json, .yml, .csv, .xlsx)")

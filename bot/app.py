@@ -20,11 +20,14 @@ from bot.conversation import ConversationService
 from bot.cors import EmbeddingCORS
 from bot.deps import AppState
 from bot.operators import ConsoleSessions
+from bot.logs import ensure_masked_logging
 from bot.lookup_limit import LookupLimit
 from bot.portal.notifier import start_notifier
+from bot.privacy import start_daily_purge
 from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
 from bot.routes import admin, chat, health, notifications, search, widget, zalo
+from bot.routes.privacy import router as privacy_router
 from bot.sessions import SessionTokens, load_or_create_secret
 from bot.settings import Settings, get_settings
 from bot.texts import text
@@ -53,6 +56,7 @@ def _security_headers(response: Response, path: str, hsts: bool = False) -> None
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     config = settings or get_settings()
+    ensure_masked_logging(config.log_level, config.log_json)  # also under a plain `uvicorn` start
     secret = load_or_create_secret(
         config.session_secret.get_secret_value() if config.session_secret else None, config.var_dir
     )
@@ -81,9 +85,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state.engine,
             after_pass=[zalo_runtime.forward_notifications] if zalo_runtime.channel else [],
         )
+        purger = start_daily_purge(config, state.engine)  # the retention period, applied daily
         try:
             yield
         finally:
+            await purger.stop()
             await notifier.stop()
             await app.state.zalo.aclose()
             await state.rasa.aclose()
@@ -144,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (health, chat, search, admin, widget, zalo, notifications)
     for module in routers:
         app.include_router(module.router)
+    app.include_router(privacy_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.rate_limiter = RateLimiter.from_settings(config)
     lookups = RateLimiter({"lookup": config.rate_limit_lookup}, config.redis_url, "congdan:lookup")

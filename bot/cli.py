@@ -23,6 +23,10 @@ app = typer.Typer(
 )
 operator_app = typer.Typer(help="Tài khoản cán bộ cho bảng điều khiển.", no_args_is_help=True)
 app.add_typer(operator_app, name="operator")
+privacy_app = typer.Typer(
+    help="Dữ liệu cá nhân của một cuộc trò chuyện: xuất, xóa; áp dụng thời hạn lưu trữ.", no_args_is_help=True
+)
+app.add_typer(privacy_app, name="privacy")
 log = logging.getLogger("congdan")
 
 
@@ -298,6 +302,81 @@ def migrate() -> None:
 
     run_migrations(settings().sqlalchemy_url)
     typer.echo("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
+
+
+PrivacyId = Annotated[str, typer.Argument(help="Mã phiên web (như /api/chat trả về) hoặc zalo:<user id>.")]
+PrivacyActor = Annotated[str | None, typer.Option(help="Ai thực hiện (ghi vào nhật ký kiểm toán).")]
+
+
+def _privacy_subject(config: Settings, identifier: str) -> str:
+    from bot.privacy import UnknownSubject, subject_of
+    from bot.sessions import SessionTokens, load_or_create_secret
+
+    configured = config.session_secret.get_secret_value() if config.session_secret else None
+    try:
+        return subject_of(identifier, SessionTokens(load_or_create_secret(configured, config.var_dir)))
+    except UnknownSubject as error:
+        raise fail("Không nhận ra mã: cần mã phiên web do trợ lý cấp hoặc zalo:<user id>.", 2) from error
+
+
+def _actor(actor: str | None) -> str:
+    import getpass
+
+    return actor or f"cli:{getpass.getuser()}"
+
+
+@privacy_app.command("export")
+def privacy_export(identifier: PrivacyId, actor: PrivacyActor = None) -> None:
+    """In mọi dữ liệu lưu về một cuộc trò chuyện (JSON)."""
+    from bot import privacy
+    from knowledge.db import create_db_engine, migrate
+
+    config = settings()
+    subject = _privacy_subject(config, identifier)
+    migrate(config.sqlalchemy_url)
+    engine = create_db_engine(config.sqlalchemy_url)
+    try:
+        data = privacy.export(engine, config, subject, _actor(actor))
+    finally:
+        engine.dispose()
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@privacy_app.command("delete")
+def privacy_delete(identifier: PrivacyId, actor: PrivacyActor = None) -> None:
+    """Xóa một cuộc trò chuyện ở mọi nơi lưu trữ; in những gì đã xóa."""
+    from bot import privacy
+    from knowledge.db import create_db_engine, migrate
+
+    config = settings()
+    subject = _privacy_subject(config, identifier)
+    migrate(config.sqlalchemy_url)
+    engine = create_db_engine(config.sqlalchemy_url)
+    try:
+        removed = privacy.delete(engine, config, subject, _actor(actor))
+    finally:
+        engine.dispose()
+    typer.echo(f"Đã xóa dữ liệu của {subject.split(':', 1)[0]}:… ({sum(removed.values())} bản ghi):")
+    for kind, count in removed.items():
+        typer.echo(f"- {kind}: {count}")
+
+
+@privacy_app.command("purge")
+def privacy_purge(actor: PrivacyActor = None) -> None:
+    """Xóa ngay dữ liệu cũ hơn thời hạn lưu trữ (CONGDAN_RETENTION_DAYS)."""
+    from bot import privacy
+    from knowledge.db import create_db_engine, migrate
+
+    config = settings()
+    migrate(config.sqlalchemy_url)
+    engine = create_db_engine(config.sqlalchemy_url)
+    try:
+        removed = privacy.purge(engine, config, _actor(actor))
+    finally:
+        engine.dispose()
+    typer.echo(f"Đã xóa {sum(removed.values())} bản ghi cũ hơn {config.retention_days} ngày:")
+    for kind, count in removed.items():
+        typer.echo(f"- {kind}: {count}")
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.logs import mask_pii
 from knowledge.db import feedback, handoff_tickets, unanswered, utcnow
 
 MAX_STORED_TEXT = 1000
@@ -31,7 +32,7 @@ def record_feedback(
             feedback.insert().values(
                 conversation=conversation_key(sender_id),
                 rating="up" if rating == "up" else "down",
-                question=(question or "")[:MAX_STORED_TEXT] or None,
+                question=mask_pii(question or "")[:MAX_STORED_TEXT] or None,  # no phone/ID numbers kept
                 procedure_id=procedure_id,
                 at=utcnow(),
             )
@@ -44,7 +45,7 @@ def record_unanswered(
     with engine.begin() as connection:
         connection.execute(
             unanswered.insert().values(
-                question=question[:MAX_STORED_TEXT],
+                question=mask_pii(question)[:MAX_STORED_TEXT],  # no phone/ID numbers kept
                 decision=decision,
                 candidates=candidates,
                 channel=channel,

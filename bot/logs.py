@@ -11,17 +11,29 @@ import logging
 import re
 import sys
 
-# Dossier codes: 000.00.04.H51-200221-0001, also typed with spaces or lower case.
-_DOSSIER = re.compile(r"\b\d{3}\s*\.\s*\d{2}\s*\.\s*\d{2}\s*\.\s*[A-Za-z]\d{2}\s*-\s*\d{6}\s*-\s*\d{4}\b")
-# Vietnamese phone numbers: 0xxxxxxxxx or +84/84 xxxxxxxxx, with optional separators.
-_PHONE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.-]?\d){9}(?!\d)")
-# Identity numbers: 12-digit căn cước / 9-digit CMND.
-_ID_NUMBER = re.compile(r"(?<!\d)(?:\d{12}|\d{9})(?!\d)")
+from bot.portal.codes import CODE_PATTERN, fold_digits
+
+# Dossier codes in every form the lookup accepts (bot/portal/codes.py: spaces, lower case,
+# commas for dots, other dashes); digits of any script are folded to ASCII first.
+_DOSSIER = CODE_PATTERN
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_SEP = r"[\s.-]?"
+# Phones: mobiles 0 + 9 digits, landlines 0 + 10 digits (028 3823 4567, 0203 123 4567), with
+# +84 / 84 instead of the 0, separators anywhere, the area code possibly in parentheses.
+_PHONE = re.compile(
+    rf"(?<![\d+])(?:(?:\+\s?84|84|0){_SEP}\(?\d\)?(?:{_SEP}\(?\d\)?){{8,9}}"
+    rf"|\(\s?(?:\+?84|0)\s?\d{{1,3}}\s?\)(?:{_SEP}\d){{7,8}})(?!\d)"
+)
+# Identity numbers: 12-digit căn cước / 9-digit CMND, also written in groups ("001 099 012 345").
+_ID_NUMBER = re.compile(rf"(?<!\d)(?:\d(?:{_SEP}\d){{11}}|\d(?:{_SEP}\d){{8}})(?!\d)")
 
 
 def mask_pii(text: str) -> str:
-    """Replace dossier codes, phone numbers and 9/12-digit ID numbers with placeholders."""
+    """Replace dossier codes, e-mail addresses, phone numbers (mobile and landline) and
+    9/12-digit ID numbers with placeholders; digits of any script count."""
+    text = fold_digits(text)
     text = _DOSSIER.sub(lambda m: "[HỒ-SƠ:…" + re.sub(r"\D", "", m.group())[-2:] + "]", text)
+    text = _EMAIL.sub("[EMAIL]", text)
     text = _PHONE.sub("[SĐT]", text)
     return _ID_NUMBER.sub("[SỐ-ĐỊNH-DANH]", text)
 
@@ -57,6 +69,34 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             payload["exc"] = mask_pii(self.formatException(record.exc_info))
         return json.dumps(payload, ensure_ascii=False)
+
+
+def ensure_masked_logging(level: str = "INFO", json_lines: bool = False) -> None:
+    """For a process whose server may have configured logging already (the gateway under
+    plain ``uvicorn``): set logging up if nobody did, and make every handler of the root and
+    server loggers mask personal data (uvicorn's access log carries query strings)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        setup_logging(level, json_lines)
+    for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, PiiMaskingFilter | PiiArgumentsFilter) for f in handler.filters):
+                # uvicorn's access formatter unpacks record.args: mask them in place there
+                handler.addFilter(PiiArgumentsFilter() if name == "uvicorn.access" else PiiMaskingFilter())
+
+
+class PiiArgumentsFilter(logging.Filter):
+    """Masks the message and each string argument, keeping the arguments' shape (for
+    formatters that read ``record.args`` themselves, like uvicorn's access log, whose
+    paths are URL-encoded: decoded first, so ``0912+345+678`` or ``a%40b.vn`` are found)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from urllib.parse import unquote_plus
+
+        record.msg = mask_pii(str(record.msg))
+        if isinstance(record.args, tuple):
+            record.args = tuple(mask_pii(unquote_plus(a)) if isinstance(a, str) else a for a in record.args)
+        return True
 
 
 def setup_logging(level: str = "INFO", json_lines: bool = False) -> None:

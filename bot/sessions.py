@@ -74,12 +74,13 @@ class SessionTokens:
     def issue(self) -> str:
         return str(self._serializer.dumps(secrets.token_urlsafe(16)))
 
-    def sender_id(self, token: object) -> str | None:
-        """``web:<random>`` for an unexpired token this gateway issued, else None."""
+    def sender_id(self, token: object, any_age: bool = False) -> str | None:
+        """``web:<random>`` for an unexpired token this gateway issued, else None
+        (``any_age``: also an expired one, for the citizen's privacy requests)."""
         if not isinstance(token, str) or len(token) > 200:
             return None
         try:
-            random_part = self._serializer.loads(token, max_age=self.max_age_s)
+            random_part = self._serializer.loads(token, max_age=None if any_age else self.max_age_s)
         except BadSignature:  # SignatureExpired is a BadSignature
             return None
         if not isinstance(random_part, str) or not _RANDOM.match(random_part):

@@ -115,10 +115,11 @@ def default_sqlite_url(var_dir: Path) -> str:
 
 
 def create_db_engine(url: str) -> Engine:
-    """An engine with sane defaults; SQLite gets WAL and a busy timeout for two writers."""
+    """An engine with sane defaults; SQLite gets WAL and a busy timeout for two writers.
+    Statement parameters (citizens' questions, ids) never appear in error messages or logs."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 15})
+        engine = sa.create_engine(url, connect_args={"timeout": 15}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -130,7 +131,7 @@ def create_db_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def alembic_config(url: str) -> Any:

@@ -15,7 +15,8 @@ EXAMPLE_CODE = "000.00.04.H51-200221-0001"
 CANONICAL = re.compile(r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}-[0-9]{6}-[0-9]{4}$")
 _SEP = r"\s*[.,]?\s*"
 _DASH = r"\s*[-–_/]?\s*"
-_LOOSE = re.compile(
+# Public: the logging filter masks every code this finds (bot/logs.py).
+CODE_PATTERN = _LOOSE = re.compile(
     rf"(?<![\w.])([0-9]{{3}}){_SEP}([0-9]{{2}}){_SEP}([0-9]{{2}}){_SEP}([A-Za-z])\s*([0-9]{{2}}){_DASH}([0-9]{{6}}){_DASH}([0-9]{{4}})(?![\w])"
 )
 _FOUR = re.compile(r"(?<![0-9.-])[0-9]{4}(?![0-9.-])")

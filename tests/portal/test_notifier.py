@@ -154,7 +154,10 @@ def test_web_notifications_route_shows_each_notification_once(web_gateway: TestC
     assert client.get("/api/notifications", params={"session": session}).json() == {"notifications": []}
     forged = client.get("/api/notifications", params={"session": "web:someone"})
     assert forged.status_code == 401 and "Phiên" in forged.json()["message"]
-    assert client.get("/api/notifications").status_code == 422
+    missing = client.get("/api/notifications")  # no token in the header nor in the query
+    assert missing.status_code == 401 and "Phiên" in missing.json()["message"]
+    by_header = client.get("/api/notifications", headers={"X-Session-Token": session})
+    assert by_header.status_code == 200 and by_header.json() == {"notifications": []}
 
 
 def test_a_web_notification_is_shown_before_the_next_answer_once(web_gateway: TestClient) -> None:

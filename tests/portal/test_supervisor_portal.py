@@ -25,5 +25,10 @@ def test_simulator_is_started_without_a_portal_url(tmp_path, model_dir, monkeypa
 
 
 def test_no_simulator_when_a_portal_url_is_set(tmp_path, model_dir) -> None:
-    settings = Settings(var_dir=tmp_path, model_dir=model_dir, portal_url="https://portal.example.gov.vn")
+    settings = Settings(
+        var_dir=tmp_path,
+        model_dir=model_dir,
+        portal_url="https://portal.example.gov.vn",
+        portal_api_key="the-portal-s-real-key",  # the development key is refused for a real portal
+    )
     assert "portal" not in {c.name for c in children(settings)}

@@ -18,7 +18,8 @@ from tests.integration.conftest import stop
 
 
 class Gateway:
-    def __init__(self, base: str, port: int, var_dir: Path) -> None:
+    def __init__(self, base: str, port: int, var_dir: Path, log: Path) -> None:
+        self.log = log
         self.base = base
         self.port = port
         self.var_dir = var_dir
@@ -39,7 +40,9 @@ def gateway_env(tmp: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_gateway(tmp: Path, **extra: str) -> tuple[Gateway, subprocess.Popen[bytes]]:
+def start_gateway(
+    tmp: Path, access_log: bool = False, **extra: str
+) -> tuple[Gateway, subprocess.Popen[bytes]]:
     port = free_port()
     env = gateway_env(tmp, CONGDAN_PORT=str(port), **extra)
     subprocess.run(
@@ -48,14 +51,14 @@ def start_gateway(tmp: Path, **extra: str) -> tuple[Gateway, subprocess.Popen[by
     log = tmp / "gateway.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "bot.app:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log"],
+         "--port", str(port), *([] if access_log else ["--no-access-log"])],
         cwd=REPO,
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
-    gateway = Gateway(f"http://127.0.0.1:{port}", port, tmp / "var")
+    gateway = Gateway(f"http://127.0.0.1:{port}", port, tmp / "var", log)
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -84,8 +87,10 @@ def gateway_with(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
     """Start a gateway with extra settings (stopped after the test)."""
     processes: list[subprocess.Popen[bytes]] = []
 
-    def start(**extra: str) -> Gateway:
-        started, process = start_gateway(tmp_path / f"g{len(processes)}", **extra)
+    def start(access_log: bool = False, **extra: str) -> Gateway:
+        folder = tmp_path / f"g{len(processes)}"
+        folder.mkdir()
+        started, process = start_gateway(folder, access_log, **extra)
         processes.append(process)
         return started
 

@@ -113,3 +113,18 @@ def test_session_tokens_expire_after_30_days(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.undo()
     assert tokens.sender_id(old) is None
     assert tokens.sender_id(fresh)
+
+
+def test_the_gateway_masks_its_own_log_lines_even_under_plain_uvicorn(
+    gateway_with: Callable[..., Gateway],
+) -> None:
+    """Started without the supervisor's log configuration, with uvicorn's access log on:
+    query strings with a phone number, an e-mail address or a dossier code are masked."""
+    started = gateway_with(access_log=True)
+    started.http.get("/api/search", params={"q": "gọi 0912 345 678 hay mail an.nguyen@example.vn"})
+    started.http.get("/api/search", params={"q": "hồ sơ 000.00.04.h51-200221-0001"})
+    started.http.get("/api/notifications", params={"session": "x"})
+    deadline_lines = started.log.read_text(encoding="utf-8", errors="replace")
+    assert "/api/search" in deadline_lines  # the access log is there…
+    for secret in ("345", "678", "an.nguyen", "example.vn", "h51", "200221"):
+        assert secret not in deadline_lines  # …without the personal data

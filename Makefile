@@ -78,6 +78,9 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check bot knowledge actions tests
 	$(VENV)/bin/ruff format --check bot knowledge actions
 	$(VENV)/bin/mypy bot knowledge actions
+	@# known vulnerabilities in both lock files (PyPI's JSON API; findings explained in README.md)
+	$(VENV)/bin/pip-audit --progress-spinner off --no-deps --disable-pip -r requirements/app.lock
+	$(VENV)/bin/pip-audit --progress-spinner off --no-deps --disable-pip -r requirements/rasa.lock
 
 bench: setup $(MODEL) browser
 	$(VENV)/bin/python tests/benchmarks/bench_search.py

@@ -199,7 +199,10 @@ def format_fees(ways: Sequence[tuple[str, str]]) -> str | None:
     nothing else; a zero beside unknown or non-zero channels is dropped (it is not a
     reliable statement there). "theo quy định" alone states nothing.
     """
-    parsed = [(_channel(name), _fee_entries(raw or "")) for name, raw in ways]
+    merged: dict[str, list[_Fee | None]] = {}
+    for name, raw in ways:  # a channel listed twice is one channel
+        merged.setdefault(_channel(name), []).extend(_fee_entries(raw or ""))
+    parsed = list(merged.items())
     if parsed and all(entries and all(e is None for e in entries) for _, entries in parsed):
         return FREE
     by_channel = [
@@ -238,8 +241,13 @@ def stated_time(text: str) -> str | None:
 
 def format_processing_time(ways: Sequence[tuple[str, str]], other_text: str = "") -> str | None:
     """Processing time from (channel, time string) pairs; else what ``other_text`` states."""
-    by_channel = [(_channel(name), _time_value(raw or "")) for name, raw in ways]
-    value = _group([(c, v) for c, v in by_channel if v])
+    merged: dict[str, list[str]] = {}
+    for name, raw in ways:  # a channel listed twice is one channel
+        value = _time_value(raw or "")
+        values = merged.setdefault(_channel(name), [])
+        if value and value not in values:
+            values.append(value)
+    value = _group([(c, "; ".join(v)) for c, v in merged.items() if v])
     return value or (stated_time(other_text) if other_text else None)
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from knowledge.facts import (
     FREE,
@@ -269,3 +273,56 @@ def test_completeness_counts_clean_facts_over_published_records() -> None:
         "channels",
     }
     assert completeness([])["fees"] == {"filled": 0, "total": 0, "share": 0.0}
+
+
+# Fragments as the export writes them, combined at random per channel.
+_FEE_PARTS = [
+    "Phí: 250000 ĐồngXem chi tiết",
+    "Lệ phí: 150.000 ĐồngXem chi tiết",
+    "Lệ phí: 0 ĐồngXem chi tiết",
+    "Phí: ĐồngXem chi tiết",
+    "Lệ phí: theo quy định",
+    "Phí: Không Đồng",
+    "Lệ phí: 50.000 đồng/lần ĐồngXem chi tiết",
+    "Lệ phí: - Miễn lệ phí đối với trường hợp đúng hạn. - Trường hợp khác theo mức do HĐND cấp tỉnh quy định. Đồng",
+    "",
+]
+_TIME_PARTS = [
+    "0",
+    "1",
+    "30",
+    "khác",
+    "Không xác định",
+    "07 Ngày làm việc",
+    "5 Ngày",
+    "1 Tháng",
+    "",
+    "Không quy định",
+]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([D, ON, P]), st.lists(st.sampled_from(_FEE_PARTS), max_size=4).map(" ".join)
+        ),
+        max_size=3,
+    )
+)
+def test_any_mix_of_export_fee_fragments_reads_cleanly_or_is_unknown(ways: list[tuple[str, str]]) -> None:
+    value = format_fees(ways)
+    if value is not None:
+        assert value.strip() and text_problems(value) == []
+        assert not value.lower().startswith(("phí:", "lệ phí:"))
+        if value == FREE:  # free only when every channel stated zero (a channel listed twice is one)
+            zero = {channel for channel, raw in ways if "0 Đồng" in raw or "Không Đồng" in raw}
+            assert ways and zero == {channel for channel, _ in ways}
+            assert not re.search(r"[1-9][\d.]* ?(?:Đồng|đồng)|HĐND", " ".join(raw for _, raw in ways))
+
+
+@given(st.lists(st.tuples(st.sampled_from([D, ON, P]), st.sampled_from(_TIME_PARTS)), max_size=3))
+def test_any_mix_of_export_times_keeps_a_unit_or_is_unknown(ways: list[tuple[str, str]]) -> None:
+    value = format_processing_time(ways)
+    if value is not None:
+        assert text_problems(value) == []
+        assert re.search(r"\d+ (ngày|tháng)", value)

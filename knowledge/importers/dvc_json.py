@@ -3,7 +3,9 @@
 The records are real and messy: HTML fragments, "ĐồngXem chi tiết" debris, empty
 form links, duplicate records and district-level agencies abolished on 1 July 2025.
 We clean what we can, keep the source reference, merge exact duplicates and report
-every record we could not use, with its position and the reason.
+every record we could not use, with its position and the reason. Fees, processing
+times and document counts, stated per submission channel in the export, are turned
+into short plain Vietnamese by ``knowledge.facts`` (unknown stays ``None``).
 """
 
 from __future__ import annotations
@@ -127,7 +129,10 @@ def parse_record(raw: Any) -> Procedure:
                 "fees": format_fees(_pairs(ways, "Phí, lệ phí")),
                 "processing_time": format_processing_time(
                     _pairs(ways, "Thời hạn giải quyết"),
-                    other_text=" ".join(v for _, v in _pairs(ways, "Mô tả")),
+                    # the description and the steps of the same record may state the time limit
+                    other_text=" ".join(
+                        [*(v for _, v in _pairs(ways, "Mô tả")), str(raw.get("Trình tự thực hiện") or "")]
+                    ),
                 ),
                 "channels": channels,
                 "where": _per_channel(ways, "Mô tả"),

@@ -22,7 +22,7 @@ if [ -z "$$py" ] && command -v pyenv >/dev/null 2>&1; then \
 if [ -z "$$py" ]; then echo "Python 3.10 is needed for Rasa 3.6.21. Install it (e.g. 'pyenv install 3.10.13' or 'apt-get install python3.10 python3.10-venv') or set PYTHON310=/path/to/python3.10." >&2; exit 1; fi
 endef
 
-.PHONY: help setup model run test test-python test-rasa browser lint bench clean
+.PHONY: help setup model run test test-python test-rasa browser deploy-tools lint bench clean
 
 help:
 	@echo "make run    install what is missing, train if needed, start everything, print the URL"
@@ -71,7 +71,11 @@ test-rasa: $(RVENV)/.installed $(MODEL)
 browser:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
-test-python: $(VENV)/.installed $(MODEL) browser
+# Debian's docker-compose: tests/deploy validates deploy/docker-compose.yml with `docker-compose config`.
+deploy-tools:
+	@command -v docker-compose >/dev/null || (apt-get update && apt-get install -y docker-compose)
+
+test-python: $(VENV)/.installed $(MODEL) browser deploy-tools
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 lint: $(VENV)/.installed

@@ -14,6 +14,7 @@ from rasa_sdk.executor import ActionExecutor
 
 from actions import runtime
 from bot.logs import setup_logging
+from bot.metrics import instrument_action_server
 from knowledge.search import IndexNotReady
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,10 @@ def main() -> None:
     executor.register_package("actions")
     warm_up()
     app = create_app(executor, cors_origins=[])
+    instrument_action_server(app, settings)  # request id from the tracker, /metrics
     app.config.KEEP_ALIVE_TIMEOUT = 75
     app.run(
-        host="127.0.0.1",
+        host=settings.actions_host,
         port=settings.actions_port,
         single_process=True,
         access_log=False,

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.metrics import count_turn
 from bot.portal.subscriptions import take_pending
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.settings import Settings
@@ -47,13 +48,22 @@ class ConversationService:
         a dependency that is down: the citizen always gets a polite answer."""
         message = message.strip()
         if not message:
+            count_turn(sender_id, "empty")
             return notice(text("empty"))
         limit = self.settings.max_message_chars
         if len(message) > limit:
+            count_turn(sender_id, "too_long")
             return notice(text("too_long", limit=limit))
         try:
             answer = await self.rasa.send(sender_id, message)
+            if answer:
+                count_turn(sender_id, "answered")
+            else:  # Rasa ran but said nothing: a custom action failed (action server away)
+                log.warning("Rasa answered nothing: is the action server down?")
+                count_turn(sender_id, "no_answer")
+                answer = notice(text("rasa_down", hotline=self.settings.hotline))
         except RasaUnavailable as error:
             log.warning("Rasa unavailable: %s", error)
+            count_turn(sender_id, "rasa_unavailable")
             answer = notice(text("rasa_down", hotline=self.settings.hotline))
         return await self.pending_notifications(sender_id) + answer

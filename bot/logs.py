@@ -6,10 +6,13 @@ whatever the call site passed as arguments.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import re
 import sys
+import uuid
+from typing import Any
 
 from bot.portal.codes import CODE_PATTERN, fold_digits
 
@@ -58,6 +61,42 @@ class TextFormatter(logging.Formatter):
         return mask_pii(super().format(record))
 
 
+class RequestId:
+    """The id of the turn being handled (a context variable): the gateway binds one per
+    HTTP request and sends it to Rasa in the message metadata; the action server binds
+    the same id per call. Every log line of that turn carries it."""
+
+    def __init__(self) -> None:
+        self._var: contextvars.ContextVar[str] = contextvars.ContextVar("congdan_request_id", default="")
+
+    @staticmethod
+    def new() -> str:
+        return uuid.uuid4().hex[:16]
+
+    def bind(self, value: str) -> contextvars.Token[str]:
+        return self._var.set(value)
+
+    def reset(self, token: contextvars.Token[str]) -> None:
+        try:
+            self._var.reset(token)
+        except ValueError:  # bound in another context (a server's middleware): nothing to undo
+            self._var.set("")
+
+    def get(self) -> str:
+        return self._var.get()
+
+
+request_id = RequestId()
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``record.request_id`` (empty outside a turn)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         payload = {
@@ -66,6 +105,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        rid = getattr(record, "request_id", "") or request_id.get()
+        if rid:
+            payload["request_id"] = rid
         if record.exc_info:
             payload["exc"] = mask_pii(self.formatException(record.exc_info))
         return json.dumps(payload, ensure_ascii=False)
@@ -102,6 +144,7 @@ class PiiArgumentsFilter(logging.Filter):
 def setup_logging(level: str = "INFO", json_lines: bool = False) -> None:
     """Configure the root logger once; idempotent."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())
     handler.addFilter(PiiMaskingFilter())
     handler.setFormatter(
         JsonFormatter()
@@ -113,3 +156,40 @@ def setup_logging(level: str = "INFO", json_lines: bool = False) -> None:
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "urllib3", "faiss", "sentence_transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def server_log_config(level: str = "INFO", json_lines: bool = False) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` document for processes whose server configures
+    logging itself (uvicorn's ``--log-config``, Rasa's ``--logging-config-file``): the same
+    masked, request-id-carrying lines as ``setup_logging``, uvicorn's access log included."""
+    formatter: dict[str, Any] = (
+        {"()": "bot.logs.JsonFormatter"}
+        if json_lines
+        else {"()": "bot.logs.TextFormatter", "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+              "datefmt": "%H:%M:%S"}
+    )  # fmt: skip
+    quiet = {"level": "WARNING"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "pii": {"()": "bot.logs.PiiMaskingFilter"},
+            "request_id": {"()": "bot.logs.RequestIdFilter"},
+        },
+        "formatters": {"default": formatter},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "default",
+                "filters": ["request_id", "pii"],
+            }
+        },
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {
+            "uvicorn": {"level": level, "handlers": [], "propagate": True},
+            "uvicorn.error": {"level": level, "handlers": [], "propagate": True},
+            "uvicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
+            **{name: quiet for name in ("httpx", "httpcore", "urllib3", "faiss", "sentence_transformers")},
+        },
+    }

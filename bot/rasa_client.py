@@ -1,10 +1,18 @@
-"""The one client of the Rasa server (REST channel, loopback only)."""
+"""The one client of the Rasa server (REST channel, loopback only).
+
+Each message carries the turn's request id in its metadata (Rasa stores it with the
+user event and passes it to the action server); each round trip is timed for
+``/metrics``."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
+
+from bot.logs import request_id
+from bot.metrics import observe_rasa
 
 
 class RasaUnavailable(RuntimeError):
@@ -47,14 +55,18 @@ class RasaClient:
         )
 
     async def send(self, sender_id: str, message: str) -> list[dict[str, Any]]:
+        payload: dict[str, Any] = {"sender": sender_id, "message": message}
+        if rid := request_id.get():
+            payload["metadata"] = {"request_id": rid}
+        started = time.perf_counter()
         try:
-            response = await self._client.post(
-                f"{self._base}/webhooks/rest/webhook", json={"sender": sender_id, "message": message}
-            )
+            response = await self._client.post(f"{self._base}/webhooks/rest/webhook", json=payload)
             response.raise_for_status()
             body = response.json()
         except (httpx.HTTPError, ValueError) as error:
+            observe_rasa(time.perf_counter() - started, ok=False)
             raise RasaUnavailable(type(error).__name__) from error
+        observe_rasa(time.perf_counter() - started, ok=True)
         if not isinstance(body, list):
             raise RasaUnavailable("unexpected body")
         return merge_messages([m for m in body if isinstance(m, dict)])

@@ -19,16 +19,14 @@ from bot.channels.zalo import start_zalo
 from bot.conversation import ConversationService
 from bot.cors import EmbeddingCORS
 from bot.deps import AppState
-from bot.operators import ConsoleSessions
+from bot.console.setup import install as install_console
 from bot.logs import ensure_masked_logging
 from bot.lookup_limit import LookupLimit
-from bot.metrics import RequestObserver
-from bot.metrics import router as metrics_router
 from bot.portal.notifier import start_notifier
 from bot.privacy import start_daily_purge
 from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
-from bot.routes import admin, chat, health, notifications, search, widget, zalo
+from bot.routes import chat, health, notifications, search, widget, zalo
 from bot.routes.privacy import router as privacy_router
 from bot.sessions import SessionTokens, load_or_create_secret
 from bot.settings import Settings, get_settings
@@ -79,7 +77,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             conversation=ConversationService(config, rasa, engine),
         )
         app.state.congdan = state
-        app.state.console_sessions = ConsoleSessions(secret)
         app.state.zalo = start_zalo(config, state.engine, state.conversation)
         zalo_runtime = app.state.zalo
         notifier = start_notifier(
@@ -87,7 +84,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state.engine,
             after_pass=[zalo_runtime.forward_notifications] if zalo_runtime.channel else [],
         )
-        app.state.notifier = notifier  # /readyz and /metrics report its portal breaker
         purger = start_daily_purge(config, state.engine)  # the retention period, applied daily
         try:
             yield
@@ -150,16 +146,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _security_headers(response, request.url.path, hsts)
         return response
 
-    routers = (health, chat, search, admin, widget, zalo, notifications)
+    routers = (health, chat, search, widget, zalo, notifications)
     for module in routers:
         app.include_router(module.router)
     app.include_router(privacy_router)
+    install_console(app, config, secret)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.rate_limiter = RateLimiter.from_settings(config)
     lookups = RateLimiter({"lookup": config.rate_limit_lookup}, config.redis_url, "congdan:lookup")
     app.add_middleware(LookupLimit, limiter=lookups, hotline=config.hotline)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes, large_max_bytes=config.max_import_bytes)
     app.add_middleware(EmbeddingCORS, allow_origins=config.allowed_origin_list)
-    app.include_router(metrics_router)
-    app.add_middleware(RequestObserver)  # outermost: request id and latency of every request
     return app

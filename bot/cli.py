@@ -246,22 +246,55 @@ def chat(url: Annotated[str | None, typer.Option(help="Địa chỉ gateway.")] 
 @operator_app.command("add")
 def operator_add(
     username: str,
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    role: Annotated[
+        str | None,
+        typer.Option(help="editor hoặc admin (tạo mới: mặc định editor; đặt lại mật khẩu: giữ vai trò cũ)."),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Đọc mật khẩu từ một dòng trên stdin (cho script).")
+    ] = False,
 ) -> None:
-    """Tạo (hoặc đặt lại mật khẩu) tài khoản cán bộ."""
-    from bot.operators import add_operator
+    """Tạo tài khoản cán bộ, hoặc đặt lại mật khẩu (các phiên đăng nhập của tài khoản kết thúc ngay)."""
+    from bot.console import audit
+    from bot.console.accounts import AccountError, add_operator
+    from knowledge.db import create_db_engine, migrate
+
+    config = settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Mật khẩu", hide_input=True, confirmation_prompt="Nhập lại mật khẩu")
+    migrate(config.sqlalchemy_url)
+    engine = create_db_engine(config.sqlalchemy_url)
+    try:
+        created = add_operator(engine, username, password, role)
+        audit.record(engine, "cli", "operator.add" if created else "operator.reset", username, {"role": role})
+    except AccountError as error:
+        raise fail(f"Không lưu được: {error}.", 2) from error
+    finally:
+        engine.dispose()
+    typer.echo(f"Đã {'tạo' if created else 'cập nhật'} tài khoản cán bộ {username}.")
+
+
+@operator_app.command("remove")
+def operator_remove(username: str) -> None:
+    """Xoá tài khoản cán bộ; các phiên đăng nhập của tài khoản kết thúc ngay."""
+    from bot.console import audit
+    from bot.console.accounts import remove_operator
     from knowledge.db import create_db_engine, migrate
 
     config = settings()
     migrate(config.sqlalchemy_url)
     engine = create_db_engine(config.sqlalchemy_url)
     try:
-        add_operator(engine, username, password)
-    except ValueError as error:
-        raise fail(str(error), 2) from error
+        removed = remove_operator(engine, username)
+        if removed:
+            audit.record(engine, "cli", "operator.remove", username)
     finally:
         engine.dispose()
-    typer.echo(f"Đã lưu tài khoản cán bộ {username}.")
+    if not removed:
+        raise fail(f"Không có tài khoản cán bộ {username}.", 1)
+    typer.echo(f"Đã xoá tài khoản cán bộ {username}.")
 
 
 @app.command("portal-sim")

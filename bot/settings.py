@@ -31,11 +31,6 @@ class Settings(BaseSettings):
     actions_port: int = Field(5055, ge=1, le=65535)
     portal_sim_port: int = Field(8090, ge=1, le=65535)
     public_url: str | None = None  # what `congdan run` prints; defaults to http://host:port
-    # Containers: where the gateway reaches Rasa / the action server, and the address the
-    # action server binds (defaults: loopback on the ports above, as `congdan run` starts them)
-    rasa_base_url: str | None = None
-    actions_base_url: str | None = None
-    actions_host: str = "127.0.0.1"
 
     # Storage
     var_dir: Path = PROJECT_ROOT / "var"
@@ -81,6 +76,10 @@ class Settings(BaseSettings):
 
     # Operators
     session_secret: SecretStr | None = None
+    console_session_idle_minutes: int = Field(30, ge=1, le=24 * 60)  # console sign-out after inactivity
+    console_session_hours: float = Field(10.0, gt=0, le=72)  # console sign-out however active
+    console_login_limit_name: str = "10/15 minutes"  # failed logins per operator name
+    console_login_limit_address: str = "100/15 minutes"  # failed logins per client address
 
     # Zalo Official Account
     zalo_app_id: str | None = None
@@ -94,7 +93,6 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
-    metrics_token: SecretStr | None = None  # /metrics for non-loopback clients (Bearer); unset: loopback only
 
     # Personal data (Law 91/2025/QH15)
     retention_days: int = Field(90, ge=1, le=3650)  # conversations, feedback, tickets… older are purged
@@ -115,7 +113,13 @@ class Settings(BaseSettings):
             raise ValueError("phải bắt đầu bằng redis://, rediss:// hoặc unix://")
         return value
 
-    @field_validator("rate_limit_session", "rate_limit_ip", "rate_limit_lookup")
+    @field_validator(
+        "rate_limit_session",
+        "rate_limit_ip",
+        "rate_limit_lookup",
+        "console_login_limit_name",
+        "console_login_limit_address",
+    )
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         from limits import parse
@@ -136,9 +140,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{origin!r} không phải origin dạng https://ten-mien (không có đường dẫn)")
         return value
 
-    @field_validator(
-        "portal_url", "public_url", "zalo_api_base", "zalo_oauth_base", "rasa_base_url", "actions_base_url"
-    )
+    @field_validator("portal_url", "public_url", "zalo_api_base", "zalo_oauth_base")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value and not value.startswith(("http://", "https://")):
@@ -193,11 +195,11 @@ class Settings(BaseSettings):
 
     @property
     def rasa_url(self) -> str:
-        return self.rasa_base_url or f"http://127.0.0.1:{self.rasa_port}"
+        return f"http://127.0.0.1:{self.rasa_port}"
 
     @property
     def actions_url(self) -> str:
-        return self.actions_base_url or f"http://127.0.0.1:{self.actions_port}"
+        return f"http://127.0.0.1:{self.actions_port}"
 
     @property
     def effective_portal_url(self) -> str:

@@ -64,13 +64,7 @@ procedure_drafts = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-operators = sa.Table(
-    "operators",
-    metadata,
-    sa.Column("username", sa.String(120), primary_key=True),
-    sa.Column("password_hash", sa.String(255), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
+# Operator accounts (`operators`) are described in bot/console/tables.py.
 
 feedback = sa.Table(
     "feedback",

@@ -111,7 +111,7 @@ class _Fee:
 
 
 def _channel(name: str) -> str:
-    return _CHANNEL_WORDS.get(fold(clean(name).lower()), clean(name).lower() or "khác")
+    return _CHANNEL_WORDS.get(fold(clean(name).lower()), clean(name).lower() or "theo cách khác")
 
 
 def _sentence(text: str) -> str:
@@ -173,7 +173,8 @@ def _render_fees(entries: list[_Fee]) -> str:
 
     if len(kinds) == 1:
         return one(next(iter(kinds.values())))
-    return "; ".join(f"{kind} {one(values)}" for kind, values in kinds.items())
+    parts = [one(values) for values in kinds.values()]
+    return "; ".join(f"{kind} {part[:1].lower()}{part[1:]}" for kind, part in zip(kinds, parts, strict=True))
 
 
 def _group(by_channel: list[tuple[str, str]]) -> str | None:

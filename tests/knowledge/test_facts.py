@@ -326,3 +326,13 @@ def test_any_mix_of_export_times_keeps_a_unit_or_is_unknown(ways: list[tuple[str
     if value is not None:
         assert text_problems(value) == []
         assert re.search(r"\d+ (ngày|tháng)", value)
+
+
+def test_phi_and_le_phi_with_a_sentence_read_as_one_sentence() -> None:
+    value = format_fees(
+        [(D, "Phí: 100000 Đồng Lệ phí: Theo mức thu do Hội đồng nhân dân cấp tỉnh quy định. Đồng")]
+    )
+    assert value == "Phí 100.000 đồng; lệ phí theo mức thu do Hội đồng nhân dân cấp tỉnh quy định."
+    assert format_fees([("", "Lệ phí: 5000 Đồng"), (D, "Lệ phí: 10000 Đồng")]) == (
+        "Nộp theo cách khác: 5.000 đồng; nộp trực tiếp: 10.000 đồng"
+    )

@@ -1,6 +1,6 @@
 """Runs the rasa-sdk action server on 127.0.0.1 with the catalogue index warmed up.
 
-``python -m bot.action_server`` (what `congdan run` starts). A single Sanic process:
+``python -m actions.server`` (what `congdan run` starts). A single Sanic process:
 the index, the encoder and underthesea are loaded once, before the port opens, so
 the first citizen does not wait for them.
 """

@@ -96,3 +96,19 @@ def list_handoffs(engine: Engine, limit: int = 200) -> list[dict[str, Any]]:
 
 def list_feedback(engine: Engine, limit: int = 200) -> list[dict[str, Any]]:
     return _rows(engine, feedback, limit)
+
+
+def overview_counts(engine: Engine) -> dict[str, int]:
+    """Open tickets, open unanswered questions, 👍 and 👎 — the console's overview."""
+    with engine.connect() as connection:
+
+        def count(table: sa.Table, *conditions: sa.ColumnElement[bool]) -> int:
+            query = sa.select(sa.func.count()).select_from(table).where(*conditions)
+            return int(connection.execute(query).scalar_one())
+
+        return {
+            "open_tickets": count(handoff_tickets, handoff_tickets.c.status == "open"),
+            "unanswered": count(unanswered, unanswered.c.status == "open"),
+            "feedback_up": count(feedback, feedback.c.rating == "up"),
+            "feedback_down": count(feedback, feedback.c.rating == "down"),
+        }

@@ -35,7 +35,7 @@ CONVERSATION = [
     "mất mấy ngày",
     "cảm ơn",
 ]
-NAMES = {"gateway": "uvicorn", "rasa": "rasa run", "actions": "bot.action_server"}
+NAMES = {"gateway": "uvicorn", "rasa": "rasa run", "actions": "actions.server"}
 
 
 def start(env: dict[str, str]) -> tuple[subprocess.Popen[str], float]:

@@ -8,11 +8,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
-from bot.operators import add_operator
+from bot.console.accounts import AccountError, add_operator
 from knowledge import catalogue_store
 from knowledge.catalogue import load_seed
 from knowledge.db import create_db_engine, migrate
 from tests.conftest import free_port
+from tests.console.helpers import login
 
 
 @pytest.fixture
@@ -103,7 +104,7 @@ def test_widget_and_demo_page_are_served_with_security_headers(client: TestClien
 
 
 def test_operator_console_needs_login(client: TestClient, settings) -> None:
-    assert client.get("/api/admin/procedures").status_code == 401
+    assert client.get("/api/admin/session").status_code == 401
     page = client.get("/admin", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == "/admin/login"
 
@@ -111,23 +112,19 @@ def test_operator_console_needs_login(client: TestClient, settings) -> None:
     add_operator(engine, "canbo", "mat-khau-dai-du")
     catalogue_store.seed_if_empty(engine, load_seed()[:3])
     engine.dispose()
-    bad = client.post("/admin/login", data={"username": "canbo", "password": "sai-mat-khau"})
+    bad = login(client, "canbo", "sai-mat-khau")
     assert bad.status_code == 401 and "Sai tên đăng nhập" in bad.text
-    good = client.post(
-        "/admin/login", data={"username": "canbo", "password": "mat-khau-dai-du"}, follow_redirects=False
-    )
+    good = login(client, "canbo", "mat-khau-dai-du")
     assert good.status_code == 303
-    procedures = client.get("/api/admin/procedures")
-    assert procedures.status_code == 200 and len(procedures.json()) == 3
-    assert "Danh mục thủ tục (3)" in client.get("/admin").text
-    client.post("/admin/logout")
+    assert client.get("/api/admin/session").json()["operator"] == "canbo"
+    assert ">3</span> thủ tục trong danh mục" in client.get("/admin").text
     client.cookies.clear()
-    assert client.get("/api/admin/procedures").status_code == 401
+    assert client.get("/api/admin/session").status_code == 401
 
 
 def test_operator_passwords_must_be_long_enough(settings) -> None:
     engine = create_db_engine(settings.sqlalchemy_url)
     migrate(settings.sqlalchemy_url)
-    with pytest.raises(ValueError, match="ít nhất"):
+    with pytest.raises(AccountError, match="mật khẩu cần"):
         add_operator(engine, "x", "short")
     engine.dispose()

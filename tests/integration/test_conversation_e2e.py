@@ -10,9 +10,10 @@ import re
 import httpx
 import pytest
 
-from bot.operators import add_operator
+from bot.console.accounts import add_operator
 from bot.settings import Settings
 from knowledge.db import create_db_engine
+from tests.console.helpers import login as console_login
 from tests.integration.conftest import chat, texts
 
 pytestmark = pytest.mark.integration
@@ -70,8 +71,7 @@ def test_question_clarification_fee_feedback_and_handoff(stack: dict[str, object
     settings = Settings(var_dir=stack["logs"] / "var")  # type: ignore[operator]
     add_operator(create_db_engine(settings.sqlalchemy_url), "canbo-e2e", "mat-khau-dai-du-1")
     with httpx.Client(base_url=base, timeout=10) as operator:
-        login = operator.post("/admin/login", data={"username": "canbo-e2e", "password": "mat-khau-dai-du-1"})
-        assert login.status_code in (200, 303)
+        assert console_login(operator, "canbo-e2e", "mat-khau-dai-du-1").status_code == 303
         tickets = operator.get("/api/admin/handoffs").json()
         assert any(t["code"] == ticket.group(0) for t in tickets)
         feedback = operator.get("/api/admin/feedback").json()

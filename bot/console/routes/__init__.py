@@ -1,0 +1,1 @@
+"""Console routers (each built with ``bot.console.deps.console_router``)."""

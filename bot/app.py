@@ -22,6 +22,8 @@ from bot.deps import AppState
 from bot.console.setup import install as install_console
 from bot.logs import ensure_masked_logging
 from bot.lookup_limit import LookupLimit
+from bot.metrics import RequestObserver
+from bot.metrics import router as metrics_router
 from bot.portal.notifier import start_notifier
 from bot.privacy import start_daily_purge
 from bot.rasa_client import RasaClient
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state.engine,
             after_pass=[zalo_runtime.forward_notifications] if zalo_runtime.channel else [],
         )
+        app.state.notifier = notifier  # /readyz and /metrics report its portal breaker
         purger = start_daily_purge(config, state.engine)  # the retention period, applied daily
         try:
             yield
@@ -157,4 +160,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(LookupLimit, limiter=lookups, hotline=config.hotline)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes, large_max_bytes=config.max_import_bytes)
     app.add_middleware(EmbeddingCORS, allow_origins=config.allowed_origin_list)
+    app.include_router(metrics_router)
+    app.add_middleware(RequestObserver)  # outermost: request id and latency of every request
     return app

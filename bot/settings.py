@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     actions_port: int = Field(5055, ge=1, le=65535)
     portal_sim_port: int = Field(8090, ge=1, le=65535)
     public_url: str | None = None  # what `congdan run` prints; defaults to http://host:port
+    # Containers: where the gateway reaches Rasa / the action server, and the address the
+    # action server binds (defaults: loopback on the ports above, as `congdan run` starts them)
+    rasa_base_url: str | None = None
+    actions_base_url: str | None = None
+    actions_host: str = "127.0.0.1"
 
     # Storage
     var_dir: Path = PROJECT_ROOT / "var"
@@ -93,6 +98,7 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
+    metrics_token: SecretStr | None = None  # /metrics for non-loopback clients (Bearer); unset: loopback only
 
     # Personal data (Law 91/2025/QH15)
     retention_days: int = Field(90, ge=1, le=3650)  # conversations, feedback, tickets… older are purged
@@ -140,7 +146,9 @@ class Settings(BaseSettings):
                 raise ValueError(f"{origin!r} không phải origin dạng https://ten-mien (không có đường dẫn)")
         return value
 
-    @field_validator("portal_url", "public_url", "zalo_api_base", "zalo_oauth_base")
+    @field_validator(
+        "portal_url", "public_url", "zalo_api_base", "zalo_oauth_base", "rasa_base_url", "actions_base_url"
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value and not value.startswith(("http://", "https://")):
@@ -195,11 +203,11 @@ class Settings(BaseSettings):
 
     @property
     def rasa_url(self) -> str:
-        return f"http://127.0.0.1:{self.rasa_port}"
+        return self.rasa_base_url or f"http://127.0.0.1:{self.rasa_port}"
 
     @property
     def actions_url(self) -> str:
-        return f"http://127.0.0.1:{self.actions_port}"
+        return self.actions_base_url or f"http://127.0.0.1:{self.actions_port}"
 
     @property
     def effective_portal_url(self) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import sys
@@ -36,7 +37,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from bot.logs import mask_pii
+from bot.logs import mask_pii, server_log_config
 from bot.rasa_config import write_endpoints
 from bot.settings import PROJECT_ROOT, Settings
 
@@ -85,8 +86,20 @@ def latest_model(settings: Settings) -> Path:
     return models[-1]
 
 
+def write_log_config(settings: Settings) -> Path:
+    """The logging document the gateway's uvicorn loads (``--log-config``): the same masked
+    lines, JSON with the request id when ``CONGDAN_LOG_JSON``, uvicorn's access log included.
+    (Rasa replaces its root handlers with coloredlogs after reading any such file, so its
+    lines keep Rasa's format; the request id is stored with the user event instead.)"""
+    path = settings.var_dir / "run" / "logging.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(server_log_config(settings.log_level, settings.log_json), indent=1))
+    return path
+
+
 def children(settings: Settings) -> list[Child]:
     endpoints_path, secrets = write_endpoints(settings)
+    log_config = str(write_log_config(settings))
     python = sys.executable
     procs = [
         Child("actions", [python, "-m", "actions.server"]),
@@ -115,7 +128,7 @@ def children(settings: Settings) -> list[Child]:
             [
                 python, "-m", "uvicorn", "--factory", "bot.app:create_app",
                 "--host", settings.host, "--port", str(settings.port),
-                "--no-access-log", "--timeout-graceful-shutdown", "5",
+                "--log-config", log_config, "--timeout-graceful-shutdown", "5",
             ],
         ),
     ]  # fmt: skip

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.body_limit import BodyLimit
 from bot.channels.zalo import start_zalo
+from bot.console.routes.dossiers import router as dossier_unlock_router
 from bot.conversation import ConversationService
 from bot.cors import EmbeddingCORS
 from bot.deps import AppState
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     app.include_router(privacy_router)
+    app.include_router(dossier_unlock_router)
     install_console(app, config, secret)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.rate_limiter = RateLimiter.from_settings(config)

@@ -28,7 +28,8 @@
       offline: "Mất kết nối mạng. Anh/Chị có thể gửi lại khi có mạng.",
       limited: "Anh/Chị gửi nhanh quá, vui lòng chờ một chút rồi gửi lại.",
       size: "Cỡ chữ", you: "Anh/Chị", bot: "Trợ lý", log: "Hội thoại", tools: "Tùy chỉnh hiển thị",
-      hello: "Xin chào Anh/Chị! Anh/Chị cần hỏi về thủ tục nào? Ví dụ: làm giấy khai sinh, đăng ký tạm trú." },
+      hello: "Xin chào Anh/Chị! Anh/Chị cần hỏi về thủ tục nào? Ví dụ: làm giấy khai sinh, đăng ký tạm trú.",
+      privacy: "Nội dung trò chuyện được lưu có thời hạn để trả lời Anh/Chị.", privacyLink: "Xem cách bảo vệ dữ liệu cá nhân" },
     en: { open: "Ask the assistant", close: "Close the assistant", send: "Send", placeholder: "Type your question…",
       label: "Your question", bigger: "Larger text", smaller: "Smaller text",
       contrast: "High contrast", read: "Read aloud", mic: "Speak your question", listening: "Listening…",
@@ -38,7 +39,8 @@
       offline: "You are offline. You can send again when the connection is back.",
       limited: "Too many messages; please wait a moment and try again.",
       size: "Text size", you: "You", bot: "Assistant", log: "Conversation", tools: "Display options",
-      hello: "Hello! Which public service can I help you with? (The assistant answers in Vietnamese.)" }
+      hello: "Hello! Which public service can I help you with? (The assistant answers in Vietnamese.)",
+      privacy: "The conversation is kept for a limited time to answer you.", privacyLink: "How your personal data is protected" }
   }[opts.lang];
 
   // ---- storage: the conversation lives for this tab (sessionStorage); display prefs persist
@@ -289,17 +291,46 @@
     }
   });
 
+  function privacyLine() { // once, when a conversation starts: what is kept, and the notice
+    var line = el("div", { "class": "cd-msg cd-privacy" });
+    line.appendChild(el("p", {}, T.privacy));
+    line.appendChild(el("a", { href: base + "privacy", target: "_blank", rel: "noopener" }, T.privacyLink));
+    log.insertBefore(line, typing);
+  }
+
+  // ---- while the panel is open, an officer's answer (or a dossier notice) shows up by itself
+  var POLL_MS = 3000, poller = null, polling = false;
+  function poll() {
+    if (polling || busy || !state.session || navigator.onLine === false) return;
+    polling = true;
+    fetch(base + "api/notifications", {
+      headers: { "X-Session-Token": state.session }, credentials: "omit", cache: "no-store"
+    }).then(function (r) { return r.ok ? r.json() : null; }).then(function (body) {
+      var items = body && Array.isArray(body.notifications) ? body.notifications : [];
+      var said = items.map(function (n) { return String((n && n.text) || ""); }).filter(Boolean);
+      said.forEach(function (text) { add({ from: "bot", text: text }); });
+      if (said.length) announce(said.join("\n"));
+    }, function () { /* offline or gateway down: the next tick tries again */ }).then(function () {
+      polling = false;
+    });
+  }
+  function watch(on) {
+    if (on && !poller) poller = setInterval(poll, POLL_MS);
+    if (!on && poller) { clearInterval(poller); poller = null; }
+  }
+
   var rendered = false;
   function setOpen(open, focus) {
     panel.hidden = !open;
     launcher.hidden = open;
     launcher.setAttribute("aria-expanded", String(open));
     state.open = open; save();
+    watch(open);
     if (open) {
       if (!rendered) {
         rendered = true;
         log.appendChild(typing);
-        if (!state.history.length) { add({ from: "bot", text: T.hello }); announce(T.hello); }
+        if (!state.history.length) { add({ from: "bot", text: T.hello }); announce(T.hello); privacyLine(); }
         else state.history.forEach(render);
         scrollDown();
       }

@@ -3,7 +3,9 @@ database, and operators of each role."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +15,7 @@ from bot.app import create_app
 from bot.console.accounts import add_operator
 from bot.settings import Settings
 from knowledge.db import create_db_engine, migrate
+from tests.channels.conftest import conversation, fake_zalo, gateway, zalo_settings  # noqa: F401 - Zalo fixtures
 from tests.conftest import free_port
 
 EDITOR = ("bientap", "mat-khau-bien-tap-1")
@@ -20,9 +23,16 @@ ADMIN = ("quantri", "mat-khau-quan-tri-1")
 
 
 @pytest.fixture
-def console_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("CONGDAN_RASA_PORT", str(free_port()))
+def console_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Its own var/ and SQLite database; no index (the console does not search)."""
+    for key in list(os.environ):
+        if key.startswith("CONGDAN_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("CONGDAN_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("CONGDAN_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("CONGDAN_RASA_PORT", str(free_port()))  # closed: Rasa is down
     monkeypatch.setenv("CONGDAN_ACTIONS_PORT", str(free_port()))
+    monkeypatch.setenv("CONGDAN_RASA_TIMEOUT_S", "1")
     monkeypatch.setenv("CONGDAN_NOTIFIER_ENABLED", "false")
     config = Settings()
     migrate(config.sqlalchemy_url)

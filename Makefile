@@ -35,7 +35,6 @@ $(VENV)/.installed: pyproject.toml requirements/app.lock
 	@start=$$(date +%s); \
 	test -x $(VENV)/bin/python || $(PY311) -m venv $(VENV); \
 	$(VENV)/bin/pip install $(PIP_FLAGS) pip==24.3.1 && \
-	$(VENV)/bin/pip install $(PIP_FLAGS) torch==2.13.0 && \
 	$(VENV)/bin/pip install $(PIP_FLAGS) -c requirements/app.lock -e '.[dev]' && \
 	mkdir -p var/bench && echo "{\"app_venv_s\": $$(( $$(date +%s) - start ))}" > var/bench/setup_app.json && \
 	touch $@
@@ -75,7 +74,14 @@ browser:
 deploy-tools:
 	@command -v docker-compose >/dev/null || (apt-get update && apt-get install -y docker-compose)
 
-test-python: $(VENV)/.installed $(MODEL) browser deploy-tools
+# The optional sentence-transformers backend (extra `st`): `make run` needs neither it nor torch;
+# `make test` installs it to test that backend, torch's CPU wheel first (else pip pulls a CUDA build).
+$(VENV)/.st-installed: $(VENV)/.installed
+	$(VENV)/bin/pip install $(PIP_FLAGS) torch==2.13.0 && \
+	$(VENV)/bin/pip install $(PIP_FLAGS) -c requirements/app.lock -e '.[dev,st]' && \
+	touch $@
+
+test-python: $(VENV)/.installed $(VENV)/.st-installed $(MODEL) browser deploy-tools
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 lint: $(VENV)/.installed

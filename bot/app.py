@@ -20,6 +20,7 @@ from bot.console.routes.dossiers import router as dossier_unlock_router
 from bot.conversation import ConversationService
 from bot.cors import EmbeddingCORS
 from bot.deps import AppState
+from bot.console.routes import catalogue as console_catalogue
 from bot.console.setup import install as install_console
 from bot.logs import ensure_masked_logging
 from bot.lookup_limit import LookupLimit
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(privacy_router)
     app.include_router(dossier_unlock_router)
     install_console(app, config, secret)
+    app.include_router(console_catalogue.router)  # catalogue editing and publishing
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.rate_limiter = RateLimiter.from_settings(config)
     lookups = RateLimiter({"lookup": config.rate_limit_lookup}, config.redis_url, "congdan:lookup")

@@ -97,6 +97,7 @@ bench: setup $(MODEL) browser
 	$(VENV)/bin/python tests/benchmarks/bench_publish.py
 	$(VENV)/bin/python tests/benchmarks/bench_foundation.py
 	$(VENV)/bin/python tests/benchmarks/bench_widget.py
+	$(VENV)/bin/python tests/benchmarks/bench_handoff.py
 	$(VENV)/bin/python tests/benchmarks/bench_zalo.py
 	$(VENV)/bin/python tests/benchmarks/bench_nlu.py
 	@echo "Results in var/bench/"

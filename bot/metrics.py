@@ -215,9 +215,11 @@ async def refresh_gauges(request: Request) -> None:
 
 async def action_server_metrics(settings: Settings) -> bytes:
     """The action server's exposition (empty when it does not answer)."""
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}  # across a container network
     try:
         async with httpx.AsyncClient(timeout=1.0) as client:
-            response = await client.get(f"{settings.actions_url}/metrics")
+            response = await client.get(f"{settings.actions_url}/metrics", headers=headers)
     except httpx.HTTPError:
         return b""
     return response.content if response.status_code == 200 else b""

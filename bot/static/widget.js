@@ -291,10 +291,16 @@
     }
   });
 
-  function privacyLine() { // once, when a conversation starts: what is kept, and the notice
-    var line = el("div", { "class": "cd-msg cd-privacy" });
-    line.appendChild(el("p", {}, T.privacy));
-    line.appendChild(el("a", { href: base + "privacy", target: "_blank", rel: "noopener" }, T.privacyLink));
+  function privacyLine() { // once, when a conversation starts (not kept in the history)
+    var line = el("div", { "class": "cd-privacy" });
+    line.style.padding = "0 12px";
+    line.style.fontSize = ".9em";
+    var p = el("p", {}, T.privacy);
+    p.style.margin = "0";
+    var link = el("a", { href: base + "privacy", target: "_blank", rel: "noopener" }, T.privacyLink);
+    Object.assign(link.style, { display: "flex", alignItems: "center", minHeight: "44px", color: "inherit",
+      textDecoration: "underline", fontWeight: "600" });
+    line.appendChild(p); line.appendChild(link);
     log.insertBefore(line, typing);
   }
 

@@ -23,6 +23,7 @@ from tests.conftest import free_port
 
 LOOPBACK = ("127.0.0.1", 41000)
 REMOTE = ("203.0.113.7", 41000)  # a documentation address: never contacted, only a label
+SILENCE = "câu làm Rasa im lặng"  # the fake answers [] as Rasa does when a custom action failed
 
 
 class FakeRasa(BaseHTTPRequestHandler):
@@ -38,7 +39,12 @@ class FakeRasa(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         FakeRasa.received.append(body)
-        payload = json.dumps([{"recipient_id": body["sender"], "text": "Xin chào Anh/Chị"}]).encode()
+        said = (
+            []
+            if body["message"] == SILENCE
+            else [{"recipient_id": body["sender"], "text": "Xin chào Anh/Chị"}]
+        )
+        payload = json.dumps(said).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -103,6 +109,22 @@ def test_metrics_after_turns_expose_the_named_families(
     assert families["congdan_outbox_backlog"].samples[0].value == 0
     index_info = families["congdan_index_info"].samples[0].labels
     assert index_info["version"] not in ("", "none")
+
+
+def test_rasa_saying_nothing_gets_the_polite_busy_answer_and_is_counted(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, rasa_port: int
+) -> None:
+    with TestClient(_app(monkeypatch, rasa_port), client=LOOPBACK) as client:
+        response = client.post("/api/chat", json={"session": None, "message": SILENCE})
+        text = client.get("/metrics").text
+    assert response.status_code == 200
+    messages = response.json()["messages"]
+    assert (
+        len(messages) == 1
+        and "hệ thống đang bận" in messages[0]["text"]
+        and "1900 1234" in messages[0]["text"]
+    )
+    assert 'congdan_turns_total{channel="web",decision="no_answer"}' in text
 
 
 def test_unmatched_paths_share_one_route_label(

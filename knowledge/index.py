@@ -121,6 +121,7 @@ def build(
         published,
         passages,
         [terms(pa.text) for pa in passages],
+        vocabulary_of(passages),
         known,
         encoder,
         faiss_kind,
@@ -192,6 +193,14 @@ def update(
             for passage in passages_of(procedure):
                 passages.append(passage)
                 passage_terms.append(terms(passage.text))
+    vocabulary = _read_vocabulary(base, old_passages)
+    for passage in old_passages:
+        if passage.procedure_id not in unchanged_ids:
+            vocabulary.subtract(syllables(passage.text))
+    for passage in passages:
+        if passage.procedure_id not in unchanged_ids:
+            vocabulary.update(syllables(passage.text))
+    vocabulary = +vocabulary  # drops syllables no passage has any more
     known = {old_passages[row].text: old_vectors[i] for i, row in enumerate(old_dense_rows)}
     dense_texts = [pa.text for pa in passages if pa.section in DENSE_SECTIONS]
     encoded = _encode_new(encoder, dense_texts, known, progress, batch_size)
@@ -200,6 +209,7 @@ def update(
         published,
         passages,
         passage_terms,
+        vocabulary,
         known,
         encoder,
         str(base_meta.get("faiss", "flat")),
@@ -241,6 +251,7 @@ def _write_version(
     published: list[Procedure],
     passages: list[Passage],
     passage_terms: list[list[str]],
+    vocabulary: Counter[str],
     vectors_by_text: dict[str, np.ndarray],
     encoder: Encoder,
     faiss_kind: str,
@@ -268,6 +279,7 @@ def _write_version(
         _write_json(staging / "dense_rows.json", dense_rows)
         _write_json(staging / "passages.json", [asdict(pa) for pa in passages])
         _write_json(staging / "terms.json", passage_terms)
+        _write_json(staging / "vocabulary.json", dict(vocabulary))
         _write_json(staging / "procedures.json", [p.model_dump(mode="json") for p in published])
         restorer = Restorer.learn(pa.text for pa in passages)
         _write_json(staging / "restore.json", restorer.table)
@@ -307,6 +319,23 @@ def _read_terms(path: Path, passages: list[Passage]) -> list[list[str]]:
     if len(saved) != len(passages):
         return [terms(pa.text) for pa in passages]
     return saved
+
+
+def vocabulary_of(passages: Iterable[Passage]) -> Counter[str]:
+    """Folded syllables of the passages with their counts (what typo correction knows)."""
+    vocabulary: Counter[str] = Counter()
+    for passage in passages:
+        vocabulary.update(syllables(passage.text))
+    return vocabulary
+
+
+def _read_vocabulary(path: Path, passages: list[Passage]) -> Counter[str]:
+    """The vocabulary saved with a version (computed for a version saved without it): reading
+    it keeps a running search's swap to a new version short."""
+    try:
+        return Counter(json.loads((path / "vocabulary.json").read_text("utf-8")))
+    except FileNotFoundError:
+        return vocabulary_of(passages)
 
 
 def _read_vectors(path: Path) -> np.ndarray:
@@ -368,10 +397,7 @@ class LoadedIndex:
         self.dense = faiss.read_index(str(path / "dense.faiss"))
         self.bm25 = bm25s.BM25.load(str(path / "bm25"))
         self.restorer = Restorer(json.loads((path / "restore.json").read_text(encoding="utf-8")))
-        vocabulary: Counter[str] = Counter()
-        for passage in self.passages:
-            vocabulary.update(syllables(passage.text))
-        self.corrector = TypoCorrector(vocabulary)
+        self.corrector = TypoCorrector(_read_vocabulary(path, self.passages))
 
         self.procedure_ids: list[str] = list(self.procedures)
         ordinals = {pid: i for i, pid in enumerate(self.procedure_ids)}

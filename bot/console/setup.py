@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from bot.console.middleware import NoStoreForConsole
-from bot.console.routes import admin, audit, auth, handoffs
+from bot.console.routes import admin, audit, auth, handoffs, operators
 from bot.console.runtime import ConsoleRuntime
 from bot.console.texts import HERE
 from bot.settings import Settings
@@ -16,7 +16,7 @@ from bot.settings import Settings
 
 def install(app: FastAPI, settings: Settings, secret: str) -> None:
     app.state.console = ConsoleRuntime.from_settings(settings, secret)
-    for router in (auth.public, auth.router, admin.router, audit.router, handoffs.router):
+    for router in (auth.public, auth.router, admin.router, audit.router, handoffs.router, operators.router):
         app.include_router(router)
     app.mount("/admin/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_middleware(NoStoreForConsole)

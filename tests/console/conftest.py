@@ -15,8 +15,15 @@ from bot.app import create_app
 from bot.console.accounts import add_operator
 from bot.settings import Settings
 from knowledge.db import create_db_engine, migrate
-from tests.channels.conftest import conversation, fake_zalo, gateway, zalo_settings  # noqa: F401 - Zalo fixtures
+from tests.channels.conftest import (  # noqa: F401 - Zalo fixtures and a Redis server
+    conversation,
+    fake_zalo,
+    gateway,
+    redis_url,
+    zalo_settings,
+)
 from tests.conftest import free_port
+from tests.integration.conftest import stack  # noqa: F401 - the real stack, for test_handoff_stack
 
 EDITOR = ("bientap", "mat-khau-bien-tap-1")
 ADMIN = ("quantri", "mat-khau-quan-tri-1")

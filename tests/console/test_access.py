@@ -101,6 +101,7 @@ def test_every_console_response_is_no_store(client: TestClient) -> None:
 def test_roles_editor_gets_403_where_admin_gets_200(client: TestClient) -> None:
     login(client, *EDITOR)
     assert client.get("/api/admin/audit").status_code == 403
+    assert client.get("/api/admin/operators").status_code == 403
     assert client.get("/api/admin/audit").json()["message"].startswith("Tài khoản của Anh/Chị không có quyền")
     assert client.get("/admin/audit").status_code == 403
     assert "Nhật ký" not in client.get("/admin").text  # the nav does not offer it
@@ -110,6 +111,8 @@ def test_roles_editor_gets_403_where_admin_gets_200(client: TestClient) -> None:
     entries = client.get("/api/admin/audit").json()
     assert [e["action"] for e in entries][:2] == ["login.ok", "login.ok"]
     assert entries[0]["actor"] == ADMIN[0]
+    roles = {o["username"]: o["role"] for o in client.get("/api/admin/operators").json()}
+    assert roles == {EDITOR[0]: "editor", ADMIN[0]: "admin"}
     assert "Nhật ký" in client.get("/admin").text and client.get("/admin/audit").status_code == 200
 
 
@@ -180,6 +183,18 @@ def test_address_limit_is_much_higher_but_exists(
         for i in range(12):  # 12 different names, one address: no name reaches its limit
             assert login(client, f"ten-{i}", "doan-sai-mat-khau").status_code == 401
         assert login(client, *ADMIN).status_code == 429
+
+
+def test_with_redis_the_name_limit_holds_across_gateway_instances(
+    console_settings: Settings, console_engine: Engine, redis_url: str
+) -> None:
+    config = console_settings.model_copy(update={"redis_url": redis_url})
+    with TestClient(create_app(config)) as first, TestClient(create_app(config)) as second:
+        for i in range(10):
+            assert login(first if i % 2 else second, EDITOR[0], "doan-sai-mat-khau").status_code == 401
+        assert login(first, *EDITOR).status_code == 429
+        assert login(second, *EDITOR).status_code == 429
+        assert login(second, *ADMIN).status_code == 303
 
 
 def test_logout_reset_and_removal_end_sessions_at_once(client: TestClient, console_engine: Engine) -> None:

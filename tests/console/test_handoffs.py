@@ -65,15 +65,18 @@ def test_a_web_citizen_gets_the_officers_answer(
         sender,
         [("user", "tôi muốn hỏi cán bộ, số tôi 0912345678"), ("bot", "Tôi đã chuyển câu hỏi của Anh/Chị.")],
     )
-    code = inbox.create_handoff(console_engine, sender, "asked_human", "hỏi về hộ khẩu cũ", None)
+    code = inbox.create_handoff(
+        console_engine, sender, "asked_human", "hỏi về hộ khẩu cũ, gọi 0987654321", None
+    )
     login(client, *EDITOR)
     listed = client.get("/api/admin/handoffs", params={"status": "open"}).json()
     assert [(t["code"], t["channel"], t["status"], t["question"]) for t in listed] == [
-        (code, "web", "open", "hỏi về hộ khẩu cũ")
+        (code, "web", "open", "hỏi về hộ khẩu cũ, gọi [SĐT]")
     ]
     ticket = client.get(f"/api/admin/handoffs/{code}").json()
     assert [t["from"] for t in ticket["transcript"]] == ["citizen", "bot"]
     assert "0912345678" not in json.dumps(ticket) and "[SĐT]" in ticket["transcript"][0]["text"]
+    assert "0987654321" not in json.dumps(ticket) and "0987654321" not in client.get("/admin/handoffs").text
     assert "conversation" not in ticket  # the session's id never leaves the server
 
     csrf = api_csrf(client)

@@ -71,7 +71,7 @@ def create_handoff(
                 conversation=sender_id,
                 channel=channel_of(sender_id),
                 reason=reason,
-                question=(question or "")[:MAX_STORED_TEXT] or None,
+                question=mask_pii(question or "")[:MAX_STORED_TEXT] or None,  # no phone/ID numbers kept
                 procedure_id=procedure_id,
                 status="open",
                 at=utcnow(),

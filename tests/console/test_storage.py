@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from bot import inbox
 from bot.console import accounts, audit, handoffs, sessions
 from bot.console.tables import console_sessions
-from knowledge.db import alembic_config, create_db_engine
+from knowledge.db import alembic_config, create_db_engine, handoff_tickets
 from tests.conftest import POSTGRES_ADMIN_URL
 
 HOUR = dt.timedelta(hours=1)
@@ -34,7 +34,12 @@ def test_accounts_sessions_audit_and_replies(engine: Engine) -> None:
     assert sessions.lookup(engine, token, HOUR) is None
     assert sessions.end_all(engine, "canbo") == 0  # the idle session was already removed
 
-    code = inbox.create_handoff(engine, "web:abc", "asked_human", "hỏi cán bộ", None)
+    code = inbox.create_handoff(engine, "web:abc", "asked_human", "hỏi cán bộ, số 0912 345 678", None)
+    with engine.connect() as connection:
+        stored_question = connection.execute(
+            sa.select(handoff_tickets.c.question).where(handoff_tickets.c.code == code)
+        ).scalar_one()
+    assert stored_question == "hỏi cán bộ, số [SĐT]"  # not even the database keeps the number
     stored = handoffs.reply(engine, code, "canbo", "  Chào Anh/Chị  ")
     assert stored["text"] == "Chào Anh/Chị" and stored["delivery"] == "waiting"
     assert handoffs.close(engine, code, "canbo")["status"] == "closed"

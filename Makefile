@@ -94,6 +94,7 @@ lint: $(VENV)/.installed
 
 bench: setup $(MODEL) browser
 	$(VENV)/bin/python tests/benchmarks/bench_search.py
+	$(VENV)/bin/python tests/benchmarks/bench_decision.py
 	$(VENV)/bin/python tests/benchmarks/bench_publish.py
 	$(VENV)/bin/python tests/benchmarks/bench_foundation.py
 	$(VENV)/bin/python tests/benchmarks/bench_widget.py

@@ -192,9 +192,15 @@ def import_file(
 @app.command("eval")
 def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="In JSON.")] = False,
-    calibrate: Annotated[bool, typer.Option(help="Dò ngưỡng quyết định tốt nhất trên tập đánh giá.")] = False,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            help="Hiệu chỉnh lại mô hình quyết định trên phần dev (ghi knowledge/decision_model.json)."
+        ),
+    ] = False,
+    sample: Annotated[int | None, typer.Option(help="Chỉ lấy N câu mỗi loại (chạy nhanh).")] = None,
 ) -> None:
-    """Đánh giá tìm kiếm trên tập câu hỏi của kho (knowledge/eval/queries.jsonl)."""
+    """Đánh giá tìm kiếm và quyết định trên các tập câu hỏi của kho (knowledge/eval/)."""
     from knowledge.encoders import create_encoder
     from knowledge.eval.evaluate import format_report, run_evaluation
 
@@ -202,7 +208,8 @@ def evaluate(
     report = run_evaluation(
         config.var_dir / "eval-index",
         encoder_factory=lambda: create_encoder(config.encoder, config.encoder_model_path),
-        calibrate=calibrate,
+        calibrate_model=calibrate,
+        per_class=sample,
     )
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_report(report))
 

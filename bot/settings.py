@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     hotline: str = "1900 1234"
     office_hours: str = "7 giờ 30 đến 17 giờ, thứ Hai đến thứ Sáu"
     portal_home_url: str = "https://dichvucong.gov.vn"
+    # Where an honest "the catalogue does not hold it" sends the citizen: a procedure search
+    # with the citizen's own words in place of {q} (URL-encoded).
+    procedure_search_url: str = "https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh.html?keyword={q}"
 
     # Operators
     session_secret: SecretStr | None = None
@@ -154,6 +157,13 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("phải là URL http:// hoặc https://")
         return value.rstrip("/") if value else value
+
+    @field_validator("procedure_search_url")
+    @classmethod
+    def _search_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or "{q}" not in value:
+            raise ValueError("phải là URL http:// hoặc https:// có chỗ {q} cho câu hỏi")
+        return value
 
     @field_validator("session_secret")
     @classmethod

@@ -12,7 +12,7 @@ import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from knowledge.normalize import fold, has_diacritics, typed_without_diacritics, words
+from knowledge.normalize import fold, has_diacritics, typed_without_diacritics, word_set, words
 
 # Folded function words that carry no meaning for finding a procedure. Folding merges
 # words (căn/cần → can, đỏ/đó → do), so only words with no content twin are listed.
@@ -62,6 +62,32 @@ STOPWORDS = frozenset(
         "roi",
         "se",
     ]
+)
+
+
+# Words of a question that ask about an aspect of a procedure rather than name one
+# ("còn lệ phí thì sao", "mất mấy ngày", "nop online duoc ko"), accent-folded.
+ASPECT_WORDS = word_set(
+    """con le phi tien bao nhieu het mat may ngay lau thoi gian nop o dau cho nao noi truc tuyen online
+    mang theo can giay to ho so buoc lam nhu cach thu tuc nay do luat cu phap ly van ban quy dinh ai
+    phai co neu muon roi xong tra ket qua gui internet vay ha a chuan bi nhung gi tren web trang dien tu
+    lenh"""
+)
+# Words that carry no part of *what* is asked for: pronouns, kin, particles, everyday verbs
+# and adverbs of a story ("giờ", "cái", "bị", "mới"). They neither name a procedure nor set
+# one apart, so the coverage check (knowledge/coverage.py) does not ask candidates to hold them.
+FILLER_WORDS = word_set(
+    """ong ba bo me cha vo chong con chau anh chi em co chu bac di duong cau mo ngoai noi nha gia dinh
+    toi tui tao minh ho no ai nguoi ta chung ban be hang xom ong ay
+    ah a a oi nhe nha nhi ha hả vay day do kia ne thoi luon lun nua cung van deu chi moi vua sap dang da
+    se bi duoc phai nen can muon dinh tinh biet hieu thay nghe noi xin on giup do vui long
+    gio bay hom nay mai qua truoc sau khi luc lan nam thang tuan ngay tuoi
+    cai chiec cuon to tam bo mot hai ba bon nam sau bay tam chin muoi nhieu it het moi tat ca
+    rat qua lam hon nhat that su thuc nhu the nao sao gi dau bao ntn
+    o tai tu den ve ra vao len xuong trong ngoai tren duoi cho voi cua va hay hoac ma neu thi la
+    di den dua mang gui xem coi tim
+    ok oke duoc khong chua roi xong ha hu hix huhu
+    gap lo lo roi mat toi khan cap nhanh gom doi"""
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from typing import List
+from typing import FrozenSet, List
 
 from knowledge.abbreviations import ABBREVIATIONS
 
@@ -83,6 +83,11 @@ def typed_without_diacritics(text: str) -> bool:
     if not letters:
         return False
     return sum(1 for w in letters if has_diacritics(w)) < 0.25 * len(letters)
+
+
+def word_set(text: str) -> FrozenSet[str]:
+    """The whitespace-separated words of a word list written as prose."""
+    return frozenset(text.split())
 
 
 def words(text: str) -> List[str]:

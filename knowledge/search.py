@@ -11,6 +11,7 @@ two queries (a ``stat``-cheap check of ``CURRENT``), without a restart.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -21,15 +22,19 @@ from typing import Literal
 import numpy as np
 
 from knowledge.analysis import _compounds, syllables, terms
+from knowledge.coverage import Keys, Vocabulary
+from knowledge.decision import Decision, decide
 from knowledge.encoders import Encoder, create_encoder
+from knowledge.focus import focus
 from knowledge.index import DENSE_SECTIONS, LoadedIndex, current_version
 from knowledge.models import Procedure
 from knowledge.normalize import clean, normalize, typed_without_diacritics
 
-Decision = Literal["confident", "ambiguous", "no_match"]
 Mode = Literal["hybrid", "bm25", "dense"]
 MAX_QUERY_CHARS = 1000
 DENSE_CANDIDATES = 60
+# How many of the best candidates the coverage check looks at.
+COVERAGE_CANDIDATES = 5
 # Score fusion: BM25 divided by the best BM25 score, dense similarity min-max scaled over
 # the dense candidates, mixed half and half. Chosen on knowledge/eval/queries.jsonl over
 # reciprocal-rank fusion (hit@1 0.913 against 0.877 with RRF k=20).
@@ -37,19 +42,6 @@ BM25_SHARE = 0.5
 # Body sections (steps, fees, ...) count less than how a procedure is named.
 SECTION_WEIGHT = {"name": 1.0, "alias": 1.0, "question": 0.9}
 BODY_WEIGHT = 0.55
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Calibrated on knowledge/eval/queries.jsonl by `congdan eval --calibrate`."""
-
-    no_match_dense: float = 0.89
-    no_match_bm25: float = 12.0
-    confident_dense: float = 0.94
-    confident_margin: float = 0.05
-
-
-THRESHOLDS = Thresholds()
 
 
 class QueryError(ValueError):
@@ -105,18 +97,6 @@ def check_query(query: object) -> str:
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"Câu hỏi quá dài (tối đa {MAX_QUERY_CHARS} ký tự). Anh/Chị vui lòng viết ngắn lại.")
     return text
-
-
-def decide(signals: dict[str, float], thresholds: Thresholds = THRESHOLDS) -> Decision:
-    dense_top, bm25_top = signals["dense_top"], signals["bm25_top"]
-    if dense_top < thresholds.no_match_dense and bm25_top < thresholds.no_match_bm25:
-        return "no_match"
-    agree = signals["agree"] > 0
-    if agree and (
-        dense_top >= thresholds.confident_dense or signals["fused_margin"] >= thresholds.confident_margin
-    ):
-        return "confident"
-    return "ambiguous"
 
 
 @dataclass(frozen=True)
@@ -182,6 +162,38 @@ def ranked(fused: np.ndarray, top: int) -> list[int]:
     return candidates[np.argsort(-fused[candidates], kind="stable")].tolist()
 
 
+def _score(channel: Channel, ordinal: int) -> float:
+    value = float(channel.scores[ordinal])
+    return 0.0 if math.isnan(value) else value
+
+
+def measure(
+    bm25: Channel, dense: Channel, fused: np.ndarray, best: list[int], keys: Keys
+) -> dict[str, float]:
+    """The signals the decision weighs (``knowledge.decision.FEATURES``)."""
+    bm25_top, dense_top = bm25.top(), dense.top()
+    dense_found = np.sort(dense.scores[dense.found])[::-1]
+    covers = [keys.coverage(o) for o in best[:COVERAGE_CANDIDATES]]
+    first = best[0] if best else -1
+    missing = keys.missing(first) if best else keys.terms
+    return {
+        "dense_top": dense_top[1] if dense_top else 0.0,
+        "dense_first": _score(dense, first) if best else 0.0,
+        "bm25_log": math.log1p(bm25_top[1]) if bm25_top else 0.0,
+        "agree": float(bool(bm25_top and dense_top and bm25_top[0] == dense_top[0])),
+        "fused_margin": float(fused[best[0]] - fused[best[1]]) if len(best) > 1 else 1.0,
+        "dense_margin": float(dense_found[0] - dense_found[1]) if dense_found.size > 1 else 0.0,
+        "cov_first": covers[0] if covers else 0.0,
+        "cov_second": covers[1] if len(covers) > 1 else 0.0,
+        "cov_best": max(covers, default=0.0),
+        "uncovered_max": max((keys.side.weight(k) for k in missing), default=0.0) / keys.side.unseen_idf,
+        "unknown_share": keys.unknown_share(),
+        "n_keys": float(len(keys.terms)),
+        "full_cover": float(sum(c >= 0.999 for c in covers)),
+        "title_recall": keys.title_recall(first) if best else 0.0,
+    }
+
+
 class Searcher:
     """Searches the current published index under ``root``."""
 
@@ -192,6 +204,7 @@ class Searcher:
         self._index: LoadedIndex | None = None
         self._version: str | None = None
         self._weights: tuple[LoadedIndex, np.ndarray] | None = None
+        self._vocabulary: tuple[LoadedIndex, Vocabulary] | None = None
         self._lock = threading.Lock()
 
     # -- loading -----------------------------------------------------------------
@@ -226,6 +239,16 @@ class Searcher:
 
     def procedure(self, procedure_id: str) -> Procedure | None:
         return self.index().procedures.get(procedure_id)
+
+    def vocabulary(self, index: LoadedIndex) -> Vocabulary:
+        """What names each procedure, for the coverage check; built once per loaded index."""
+        if self._vocabulary is None or self._vocabulary[0] is not index:
+            passages = (
+                (int(index.passage_procedure[row]), p.section, p.text) for row, p in enumerate(index.passages)
+            )
+            vocabulary = Vocabulary.build(len(index.procedures), passages, index.corrector.correct)
+            self._vocabulary = (index, vocabulary)
+        return self._vocabulary[1]
 
     # -- channels ----------------------------------------------------------------
     def _passage_weights(self, index: LoadedIndex) -> np.ndarray:
@@ -265,22 +288,13 @@ class Searcher:
         top = max(1, min(int(top), 50))
         index = self.index()
         count = len(index.procedures)
-        bm25 = self._bm25(index, text) if mode != "dense" else Channel.empty(count)
-        dense = self._dense(index, text) if mode != "bm25" else Channel.empty(count)
+        core = focus(text)  # places and counted details do not steer the search
+        bm25 = self._bm25(index, core) if mode != "dense" else Channel.empty(count)
+        dense = self._dense(index, core) if mode != "bm25" else Channel.empty(count)
         fused = fuse(bm25, dense)
-        best = ranked(fused, max(top, 2))
-        bm25_top, dense_top = bm25.top(), dense.top()
-
-        signals = {
-            "dense_top": dense_top[1] if dense_top else 0.0,
-            "bm25_top": bm25_top[1] if bm25_top else 0.0,
-            "agree": float(bool(bm25_top and dense_top and bm25_top[0] == dense_top[0])),
-            "fused_margin": float(fused[best[0]] - fused[best[1]]) if len(best) > 1 else 1.0,
-        }
-        if mode == "bm25":
-            signals.update(dense_top=1.0, agree=1.0)
-        if mode == "dense":
-            signals.update(bm25_top=0.0, agree=1.0)
+        best = ranked(fused, max(top, COVERAGE_CANDIDATES))
+        keys = self.vocabulary(index).keys(text)
+        signals = measure(bm25, dense, fused, best, keys)
         best = best[:top]
         decision: Decision = decide(signals) if best else "no_match"
         hits = [

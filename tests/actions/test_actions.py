@@ -11,7 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.conversation import ActionFallback, ActionHandoff, ActionStoreFeedback
-from actions.procedures import ActionAnswerAspect, ActionAnswerProcedure, ActionShowCandidates
+from actions.procedures import ASPECTS, ActionAnswerAspect, ActionAnswerProcedure, ActionShowCandidates
+from actions.texts import render
 from bot import inbox
 from knowledge.db import migrate
 
@@ -57,9 +58,12 @@ async def test_confident_question_gets_a_short_answer_with_link_aspects_and_feed
     answer = messages[0]
     assert answer["text"].startswith("Cấp lại thẻ căn cước")
     assert "Lệ phí" in answer["text"] and "Thời gian giải quyết" in answer["text"]
-    assert [b["title"] for b in answer["buttons"]] == [
-        "Hồ sơ cần gì", "Lệ phí", "Thời gian", "Nộp ở đâu", "Nộp trực tuyến",
-    ]  # fmt: skip
+    procedure = runtime.searcher().procedure("cancuoc.cap-lai")
+    assert procedure is not None
+    # One button per aspect the catalogue knows for this procedure, in the table's order.
+    expected = [render(a.button) for a in ASPECTS.values() if a.button and a.known(procedure)]
+    assert [b["title"] for b in answer["buttons"]] == expected
+    assert {"Hồ sơ cần gì", "Lệ phí", "Nộp ở đâu"} <= set(expected)
     assert answer["custom"]["links"][0]["url"].startswith("https://")
     assert messages[1]["response"] == "utter_ask_feedback"
     assert slots["procedure_id"] == "cancuoc.cap-lai" and slots["fallback_count"] == 0.0
@@ -69,10 +73,12 @@ async def test_ambiguous_question_offers_up_to_three_candidates_as_buttons(searc
     query = "giấy phép lái xe"  # renew, reissue, international permit, first issue…
     assert searcher.search(query).decision == "ambiguous"
     messages, slots = await run(ActionAnswerProcedure(), tracker(query, "ask_procedure"))
-    buttons = messages[0]["buttons"]
+    *buttons, way_out = messages[0]["buttons"]
     assert 1 < len(buttons) <= 3
     assert all(b["payload"].startswith('/choose_procedure{"procedure_id": "') for b in buttons)
     assert slots["candidates"] == [b["payload"].split('"')[3] for b in buttons]
+    assert way_out == {"title": "Không phải các thủ tục trên", "payload": "/none_of_these"}
+    assert slots["procedure_id"] is None  # a follow-up is about these candidates
 
 
 async def test_choosing_a_candidate_answers_that_procedure() -> None:
@@ -88,8 +94,12 @@ async def test_no_match_apologises_offers_an_officer_and_queues_the_question(set
     messages, slots = await run(
         ActionAnswerProcedure(), tracker("giá vàng hôm nay bao nhiêu", "ask_procedure")
     )
-    assert "chưa tìm thấy" in messages[0]["text"]
+    assert messages[0]["text"].startswith("Danh mục của tôi chưa có hướng dẫn cho việc này")
     assert messages[0]["buttons"] == [{"title": "Gặp cán bộ", "payload": "/request_human"}]
+    link = messages[0]["custom"]["links"][0]
+    assert (
+        link["url"].startswith("https://dichvucong.gov.vn/") and "keyword=gi%C3%A1%20v%C3%A0ng" in link["url"]
+    )
     assert slots["fallback_count"] == 1.0
     queued = inbox.list_unanswered(runtime.engine())
     assert queued[0]["question"] == "giá vàng hôm nay bao nhiêu" and queued[0]["channel"] == "web"
@@ -140,8 +150,9 @@ async def test_follow_up_without_any_procedure_asks_which_one() -> None:
 async def test_not_that_one_goes_back_to_the_other_candidates() -> None:
     slots = {"procedure_id": "gplx.doi", "candidates": ["gplx.doi", "gplx.cap-lai", "gplx.quoc-te"]}
     messages, events = await run(ActionShowCandidates(), tracker("không phải cái đó", "deny", slots))
-    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    *payloads, way_out = [b["payload"] for b in messages[0]["buttons"]]
     assert len(payloads) == 2 and all("gplx.doi" not in p for p in payloads)
+    assert way_out == "/none_of_these"
     assert events["procedure_id"] is None
 
 

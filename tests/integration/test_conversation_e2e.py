@@ -9,6 +9,7 @@ import re
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from bot.console.accounts import add_operator
 from bot.settings import Settings
@@ -30,7 +31,8 @@ def test_question_clarification_fee_feedback_and_handoff(stack: dict[str, object
     first = chat(base, None, "đổi bằng lái xe máy hết hạn")
     session = str(first["session"])
     assert "Anh/Chị muốn hỏi thủ tục nào" in texts(first)
-    candidates = buttons(first)
+    *candidates, way_out = buttons(first)
+    assert way_out == {"title": "Không phải các thủ tục trên", "payload": "/none_of_these"}
     assert 2 <= len(candidates) <= 3
     titles = [b["title"] for b in candidates]
     assert "Đổi giấy phép lái xe" in titles, titles
@@ -76,3 +78,37 @@ def test_question_clarification_fee_feedback_and_handoff(stack: dict[str, object
         assert any(t["code"] == ticket.group(0) for t in tickets)
         feedback = operator.get("/api/admin/feedback").json()
         assert any(f["rating"] == "down" and f["procedure_id"] == "gplx.doi" for f in feedback), feedback
+
+
+def test_what_the_catalogue_does_not_hold_is_said_plainly_with_a_way_forward(
+    stack: dict[str, object],
+) -> None:
+    base = str(stack["base"])
+
+    # A licence the province catalogue does not detail: no other procedure's fees, but the
+    # honest reply, the national search for the citizen's words and an officer.
+    reply = chat(base, None, "xin giấy phép kinh doanh karaoke cần những gì")
+    assert "Danh mục của tôi chưa có hướng dẫn cho việc này" in texts(reply)
+    assert "Lệ phí:" not in texts(reply)
+    links = [link["url"] for m in reply["messages"] for link in m.get("links") or []]  # type: ignore[union-attr, attr-defined]
+    assert any("karaoke" in url for url in links), links
+    assert "/request_human" in [b["payload"] for b in buttons(reply)]
+
+    # A vague family question: a clarifying question with a way out.
+    vague = chat(base, None, "hộ khẩu")
+    session = str(vague["session"])
+    offered = buttons(vague)
+    assert offered[-1]["payload"] == "/none_of_these" and len(offered) >= 3
+    names = [b["title"] for b in offered[:-1]]
+
+    # While it is pending, "how long" is about those candidates.
+    duration = chat(base, session, "mất bao lâu")
+    assert all(name in texts(duration) for name in names), texts(duration)
+
+    # None of them: the honest reply, and the question reaches the operators' queue.
+    none = chat(base, session, "/none_of_these")
+    assert "Danh mục của tôi chưa có hướng dẫn cho việc này" in texts(none)
+    settings = Settings(var_dir=stack["logs"] / "var")  # type: ignore[operator]
+    with create_db_engine(settings.sqlalchemy_url).connect() as connection:
+        queued = connection.execute(sa.text("SELECT question, decision FROM unanswered")).all()
+    assert ("hộ khẩu", "none_of_these") in [tuple(row) for row in queued]

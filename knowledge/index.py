@@ -14,13 +14,15 @@ and BM25 terms are copied, BM25 and the restoration table are rebuilt (cheap).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import shutil
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -110,6 +112,19 @@ def build(
 
     ``before_publish`` runs once the new version is complete and before ``CURRENT`` points
     at it; if it raises, the new version is discarded and ``CURRENT`` is unchanged."""
+    with exclusive(root):
+        return _build(procedures, encoder, root, progress, faiss_kind, batch_size, before_publish)
+
+
+def _build(
+    procedures: list[Procedure],
+    encoder: Encoder,
+    root: Path,
+    progress: Callable[[int], None] | None,
+    faiss_kind: str,
+    batch_size: int,
+    before_publish: Callable[[], None] | None,
+) -> Path:
     published = [p for p in procedures if p.status == "published"]
     if not published:
         raise ValueError("danh mục không có thủ tục nào đã công bố")
@@ -145,8 +160,32 @@ def update(
 
     Raises ``UpdateNotPossible`` when there is no current index of this encoder and format,
     and ``ValueError`` when no published procedure would remain."""
-    changed = list(changed)
-    removed = set(removed)
+    with exclusive(root):
+        return _update(list(changed), set(removed), encoder, root, progress, batch_size, before_publish)
+
+
+@contextlib.contextmanager
+def exclusive(root: Path) -> Iterator[None]:
+    """One publisher at a time per index directory, across threads and processes (gateway
+    replicas, the CLI): each version is made from the one before it, and none is lost."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".publish.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _update(
+    changed: list[Procedure],
+    removed: set[str],
+    encoder: Encoder,
+    root: Path,
+    progress: Callable[[int], None] | None,
+    batch_size: int,
+    before_publish: Callable[[], None] | None,
+) -> Path:
     base_version = current_version(root)
     base_meta = read_meta(root)
     if (

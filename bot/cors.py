@@ -6,7 +6,9 @@ from __future__ import annotations
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-EMBEDDING_PATHS = frozenset({"/api/chat", "/widget.js"})
+# The widget polls /api/notifications (officers' replies, dossier news) with its session token
+# in the X-Session-Token header.
+EMBEDDING_PATHS = frozenset({"/api/chat", "/api/notifications", "/widget.js"})
 
 
 class EmbeddingCORS:
@@ -18,7 +20,7 @@ class EmbeddingCORS:
             app,
             allow_origins=allow_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type"],
+            allow_headers=["Content-Type", "X-Session-Token"],
             allow_credentials=False,
             max_age=600,
         )

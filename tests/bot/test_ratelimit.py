@@ -169,6 +169,20 @@ def test_cors_allows_the_configured_portal_on_chat_and_widget(client: TestClient
     assert widget.status_code == 200 and widget.headers["access-control-allow-origin"] == PORTAL
 
 
+def test_an_embedded_widget_may_poll_its_notifications_with_the_token_header(client: TestClient) -> None:
+    preflight = client.options(
+        "/api/notifications",
+        headers={
+            "Origin": PORTAL,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "x-session-token",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == PORTAL
+    assert "x-session-token" in preflight.headers["access-control-allow-headers"].lower()
+
+
 def test_cors_denies_other_origins_and_other_routes(client: TestClient) -> None:
     other = "https://evil.example.com"
     preflight = client.options(

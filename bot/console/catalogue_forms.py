@@ -56,6 +56,8 @@ def to_form(data: Mapping[str, Any]) -> dict[str, Any]:
     values["level"] = data.get("level") or ""
     values["last_reviewed"] = data.get("last_reviewed") or ""
     values["channels"] = list(data.get("channels") or [])
+    # The record's channels first, in its order: a save that changes nothing keeps the order.
+    values["channel_order"] = values["channels"] + [c for c in CHANNEL_LABELS if c not in values["channels"]]
     for key in ("aliases", "questions", "steps", "legal_basis"):
         values[key] = "\n".join(str(v) for v in data.get(key) or [])
     values["documents"] = "\n".join(
@@ -82,6 +84,16 @@ def from_form(form: Mapping[str, Any], channels: list[str]) -> dict[str, Any]:
     raw["name"] = raw["name"] or ""
     raw["source"] = raw["source"] or ""
     return raw
+
+
+def shown(value: Any) -> str:
+    """A stored value as an officer reads it in a diff: lists one item per line, documents
+    by their name."""
+    if value is None or value == [] or value == "":
+        return "(trống)"
+    if isinstance(value, list):
+        return "\n".join(str(v.get("name") or v) if isinstance(v, dict) else str(v) for v in value)
+    return str(value)
 
 
 def errors_by_field(problems: list[dict[str, str]]) -> dict[str, list[str]]:

@@ -128,3 +128,11 @@ def test_a_new_procedure_with_errors_lists_them_by_field(page: Page, gateway: st
     summary.get_by_role("link", name="Tên thủ tục").click()  # the summary's links lead to the field
     expect(page.get_by_label("Tên thủ tục")).to_be_focused()
     assert axe_violations(page) == []
+
+
+def test_saving_an_unchanged_form_makes_no_revision(page: Page, gateway: str) -> None:
+    # Its channels are stored as in_person, online_partial, post: not the checkboxes' usual order.
+    page.goto(gateway + f"/admin/procedures/{TARGET}")
+    page.get_by_role("button", name="Lưu bản nháp").click()
+    expect(page.get_by_role("status").first).to_contain_text("Không có thay đổi nào để lưu")
+    expect(page.get_by_role("table", name="1 phiên bản, mới nhất trước")).to_be_visible()

@@ -265,6 +265,7 @@ def _edit_context(
         "channels": catalogue_forms.CHOICES["channels"],
         "levels": catalogue_forms.CHOICES["levels"],
         "preview": catalogue_forms.preview(record or {}),
+        "shown": catalogue_forms.shown,
     }
 
 

@@ -104,9 +104,11 @@ class Keys:
         return sum(self.side.weight(k) for k in self.terms if k in held) / total
 
     def title_recall(self, ordinal: int) -> float:
-        """Share of the procedure name's key syllables that the question says."""
+        """Share of the procedure name's key syllables (weighed by rarity, as the question's
+        are) that the question says."""
         title = self.side.titles[ordinal] if self.side.titles else frozenset()
-        return len(title & self.said) / len(title) if title else 0.0
+        total = sum(self.side.weight(t) for t in title)
+        return sum(self.side.weight(t) for t in title if t in self.said) / total if total else 0.0
 
     def missing(self, ordinal: int) -> list[str]:
         held = self.side.names[ordinal]

@@ -1,9 +1,9 @@
-"""The core of a question: place names, ages and numbers taken out before retrieval.
+"""The core of a question: place mentions taken out before retrieval.
 
 Citizens wrap their need in their story ("tôi ở phường Bến Nghé quận 1 cũ, bà ngoại
-80 tuổi mất căn cước"). The place and the numbers say nothing about which procedure
-is meant, yet they share words with procedure names ("Bến", "Nghé", "quận") and pull
-the search toward the wrong records. Pure functions, no I/O:
+mất căn cước"). The place says nothing about which procedure is meant, yet its words
+are shared with procedure names ("Bến", "Nghé", "quận") and pull the search toward the
+wrong records. Pure functions, no I/O:
 
     focus("tôi ở phường Bến Nghé quận 1 cũ, làm khai sinh ở đâu")
         -> "tôi làm khai sinh ở đâu"
@@ -83,8 +83,6 @@ _NAME_STOP = word_set(
 # Words that introduce a place ("ở", "tại", "quê", "thuộc") and leave with it.
 _PLACE_LEADS = word_set("o tai thuoc que ve")
 _TOKEN = re.compile(r"\w+\.?|[^\w\s]", re.UNICODE)
-_AGE = re.compile(r"^\d+$")
-_AGE_UNITS = frozenset({"tuoi", "thang", "nam", "ngay", "tuan", "lan", "nguoi", "chau", "dua"})
 
 
 def _tokens(text: str) -> list[str]:
@@ -163,7 +161,8 @@ def place_spans(text: str) -> list[tuple[int, int]]:
 
 
 def focus(text: str) -> str:
-    """The question without place mentions and counted details ("80 tuổi", "2 tháng").
+    """The question without its place mentions. Ages stay: "trên 80 tuổi" can be the need
+    itself (the allowance for the very old); the coverage check ignores numbers anyway.
 
     Returns the cleaned text unchanged when nothing would be left.
     """
@@ -178,9 +177,6 @@ def focus(text: str) -> str:
             drop.add(start)
         if end < len(raw) and raw[end] in (",", ";"):
             drop.add(end)
-    for i, token in enumerate(raw):
-        if _AGE.match(token) and i + 1 < len(raw) and folded[i + 1] in _AGE_UNITS:
-            drop.update((i, i + 1))
     kept = [t for i, t in enumerate(raw) if i not in drop]
     if not any(t[:1].isalnum() for t in kept):
         return clean(text)

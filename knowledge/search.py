@@ -35,6 +35,11 @@ MAX_QUERY_CHARS = 1000
 DENSE_CANDIDATES = 60
 # How many of the best candidates the coverage check looks at.
 COVERAGE_CANDIDATES = 5
+# Re-ranking of the best candidates by how much of their name the question says: fused
+# score minus TITLE_PENALTY × the share (by rarity) of the name's key words left unsaid.
+# Tried 0.1–0.4 on knowledge/eval: in-catalogue hit@1 0.929 → 0.932 at 0.2, worse past 0.25.
+RERANK_CANDIDATES = 10
+TITLE_PENALTY = 0.2
 # Score fusion: BM25 divided by the best BM25 score, dense similarity min-max scaled over
 # the dense candidates, mixed half and half. Chosen on knowledge/eval/queries.jsonl over
 # reciprocal-rank fusion (hit@1 0.913 against 0.877 with RRF k=20).
@@ -160,6 +165,16 @@ def ranked(fused: np.ndarray, top: int) -> list[int]:
     if candidates.size > top:
         candidates = candidates[np.argpartition(-fused[candidates], top - 1)[:top]]
     return candidates[np.argsort(-fused[candidates], kind="stable")].tolist()
+
+
+def prefer_what_was_said(fused: np.ndarray, keys: Keys, candidates: int) -> np.ndarray:
+    """Among the best candidates, lower those whose name says what the question does not
+    ("… có yếu tố nước ngoài tại khu vực biên giới" for "làm khai sinh cho con ở đâu"), so
+    that the plain procedure comes first."""
+    out = fused.copy()
+    for ordinal in ranked(fused, candidates):
+        out[ordinal] -= TITLE_PENALTY * (1.0 - keys.title_recall(ordinal))
+    return out
 
 
 def _score(channel: Channel, ordinal: int) -> float:
@@ -291,9 +306,9 @@ class Searcher:
         core = focus(text)  # places and counted details do not steer the search
         bm25 = self._bm25(index, core) if mode != "dense" else Channel.empty(count)
         dense = self._dense(index, core) if mode != "bm25" else Channel.empty(count)
-        fused = fuse(bm25, dense)
-        best = ranked(fused, max(top, COVERAGE_CANDIDATES))
         keys = self.vocabulary(index).keys(text)
+        fused = prefer_what_was_said(fuse(bm25, dense), keys, max(top, RERANK_CANDIDATES))
+        best = ranked(fused, max(top, COVERAGE_CANDIDATES))
         signals = measure(bm25, dense, fused, best, keys)
         best = best[:top]
         decision: Decision = decide(signals) if best else "no_match"

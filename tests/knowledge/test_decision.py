@@ -70,3 +70,10 @@ def test_a_question_that_only_shares_words_with_a_procedure_is_never_answered_wi
 )
 def test_off_topic_questions_get_no_match(searcher: Searcher, question: str) -> None:
     assert searcher.search(question).decision == "no_match"
+
+
+def test_a_place_in_the_question_does_not_steer_the_search(searcher: Searcher) -> None:
+    # The place once brought three foreign-element birth registrations and not the plain one.
+    placed = searcher.search("tôi ở phường Bến Nghé quận 1 cũ, làm khai sinh ở đâu")
+    assert placed.results[0].name == "Thủ tục đăng ký khai sinh"
+    assert placed.decision != "no_match"

@@ -1,4 +1,4 @@
-"""Places and counted details leave the question; coverage weighs what is left."""
+"""Place mentions leave the question; coverage weighs what is left."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ PLACES = [
     ("o xa tan lap huyen dan phuong lam lai cccd", ["tan lap", "dan phuong"], ["lam lai cccd"]),
     (
         "bà ngoại 80 tuổi ở xã Tân Lập huyện Đan Phượng mất căn cước",
-        ["80", "Tân", "Phượng"],
-        ["mất căn cước"],
+        ["Tân", "Phượng"],
+        ["80 tuổi", "mất căn cước"],  # an age can be the need itself (trên 80 tuổi)
     ),
     ("p. 5 q. 3 tp.HCM đăng ký tạm trú", ["HCM"], ["đăng ký tạm trú"]),
     ("em ở Hà Nội muốn đăng ký kết hôn", ["Hà Nội"], ["đăng ký kết hôn"]),
@@ -26,7 +26,7 @@ PLACES = [
 
 
 @pytest.mark.parametrize(("question", "gone", "kept"), PLACES)
-def test_place_mentions_and_ages_leave_the_question(question: str, gone: list[str], kept: list[str]) -> None:
+def test_place_mentions_leave_the_question(question: str, gone: list[str], kept: list[str]) -> None:
     core = focus(question)
     for word in gone:
         assert word not in core

@@ -16,12 +16,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.body_limit import BodyLimit
 from bot.channels.zalo import start_zalo
+from bot.console.routes import catalogue as console_catalogue
 from bot.console.routes.dossiers import router as dossier_unlock_router
+from bot.console.setup import install as install_console
 from bot.conversation import ConversationService
 from bot.cors import EmbeddingCORS
 from bot.deps import AppState
-from bot.console.routes import catalogue as console_catalogue
-from bot.console.setup import install as install_console
 from bot.logs import ensure_masked_logging
 from bot.lookup_limit import LookupLimit
 from bot.metrics import RequestObserver

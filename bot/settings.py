@@ -80,7 +80,9 @@ class Settings(BaseSettings):
     portal_home_url: str = "https://dichvucong.gov.vn"
     # Where an honest "the catalogue does not hold it" sends the citizen: a procedure search
     # with the citizen's own words in place of {q} (URL-encoded).
-    procedure_search_url: str = "https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh.html?keyword={q}"
+    procedure_search_url: str = (
+        "https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh.html?keyword={q}"
+    )
 
     # Operators
     session_secret: SecretStr | None = None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
@@ -18,13 +17,12 @@ from bot.settings import Settings
 from knowledge import catalogue_store
 from knowledge.db import create_db_engine, migrate
 from knowledge.models import Procedure
-from tests.integration.browser import launch, lone_gateway
+from tests.integration.browser import axe_violations, fits, launch, lone_gateway
 
 pytestmark = pytest.mark.integration
 
 EDITOR = ("bientap-trinh-duyet", "mat-khau-bien-tap-9")
 TARGET = "cancuoc.cap-lai"
-AXE = Path(__file__).resolve().parent.parent / "integration" / "vendor" / "axe.min.js"
 
 
 @pytest.fixture(scope="module")
@@ -59,23 +57,6 @@ def page(gateway: str) -> Iterator[Page]:
         yield page
         assert errors == []
         browser.close()
-
-
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-    result: dict[str, Any] = page.evaluate(
-        "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})"
-    )
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-def fits(page: Page) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 @pytest.mark.parametrize("width", [1280, 768])

@@ -17,11 +17,10 @@ from bot import inbox
 from bot.console.accounts import add_operator
 from bot.sessions import SessionTokens, load_or_create_secret
 from knowledge.db import create_db_engine, migrate
-from tests.integration.browser import launch, lone_gateway, wait_widget_ready
+from tests.integration.browser import axe_violations, fits, launch, lone_gateway, wait_widget_ready
 
 pytestmark = pytest.mark.integration
 
-AXE = Path(__file__).resolve().parents[1] / "integration" / "vendor" / "axe.min.js"
 OFFICER = ("canbo-trinh-duyet", "mat-khau-trinh-duyet-1")
 WIDGET_TIMEOUT_MS = 10_000  # a bound on waiting (the widget polls every 3 s), not a latency target
 
@@ -44,23 +43,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with lone_gateway(var_dir, CONGDAN_NOTIFIER_ENABLED="false") as base:
         yield {"base": base, "engine": engine, "var_dir": var_dir}
     engine.dispose()
-
-
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-    result: dict[str, Any] = page.evaluate(
-        "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})"
-    )
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-def fits(page: Page) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 def citizen_with_open_widget(browser: Browser, base: str, var_dir: Path) -> tuple[Page, str]:

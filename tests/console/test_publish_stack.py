@@ -16,14 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, expect, sync_playwright
 
 from bot.console.accounts import add_operator
 from knowledge import catalogue_store, index
 from knowledge.db import create_db_engine
 from knowledge.models import Procedure
 from tests.console.helpers import api_csrf, login
-from tests.integration.browser import launch, wait_widget_ready
+from tests.integration.browser import axe_violations, launch, wait_widget_ready
 from tests.integration.conftest import MODEL, chat, prepare, stack_env, start, stop, texts, wait_ready
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,6 @@ TARGET = "cancuoc.cap-lai"
 TARGET_NAME = "Cấp lại thẻ căn cước"
 ALIAS = "xin cấp thẻ định danh mức ba"
 WIDGET_ALIAS = "cấp lại thẻ công dân gắn chíp bị ướt"
-AXE = Path(__file__).resolve().parent.parent / "integration" / "vendor" / "axe.min.js"
 ANSWER_TIMEOUT_MS = 30_000
 ADMIN = ("quantri-stack", "mat-khau-quan-tri-2")
 
@@ -97,19 +96,6 @@ def test_an_alias_published_in_the_console_is_used_by_search_and_chat_without_a_
     assert index.current_version(publish_stack["index"]) != version
     answer = texts(chat(base, None, ALIAS))
     assert TARGET_NAME in answer and "Lệ phí" in answer, answer
-
-
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-    result: dict[str, Any] = page.evaluate(
-        "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})"
-    )
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def ask_widget(context: BrowserContext, base: str, question: str) -> str:

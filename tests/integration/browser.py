@@ -20,6 +20,7 @@ from bot.settings import PROJECT_ROOT
 from tests.conftest import free_port
 
 CHROMIUM = "/usr/bin/chromium"
+AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -114,3 +115,22 @@ def live_stack() -> Iterator[str]:
         finally:
             for process in running:
                 stop(process)
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """Serious and critical axe-core findings (WCAG 2.2 AA and best practice) on the page."""
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    result: dict[str, Any] = page.evaluate(
+        "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})"
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def fits(page: Page) -> bool:
+    """Nothing scrolls sideways at the page's width."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))

@@ -20,11 +20,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, expect, sync_playwright
 
 from bot.settings import PROJECT_ROOT
-from tests.integration.browser import launch, lone_gateway, shadow, wait_widget_ready
+from tests.integration.browser import axe_violations, launch, lone_gateway, shadow, wait_widget_ready
 
 pytestmark = pytest.mark.integration
 
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 ANSWER_TIMEOUT_MS = 20_000
 
 
@@ -334,19 +333,6 @@ def test_offline_notice_comes_and_goes(browser: Browser, warm: dict[str, object]
 
 
 # ---- accessibility -------------------------------------------------------------------------
-
-
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-    result: dict[str, Any] = page.evaluate(
-        "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})"
-    )
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 @pytest.mark.parametrize("high_contrast", [False, True])

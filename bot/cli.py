@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, get_settings
 from knowledge.models import Procedure
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 app = typer.Typer(
     help="Trợ lý Dịch vụ công: chạy, tìm kiếm, lập chỉ mục, nhập và đánh giá danh mục thủ tục.",
@@ -38,6 +43,19 @@ def settings() -> Settings:
         raise typer.Exit(2) from error
     setup_logging(config.log_level, config.log_json)
     return config
+
+
+@contextlib.contextmanager
+def database(config: Settings) -> Iterator[Engine]:
+    """The database at its newest schema, for one command."""
+    from knowledge.db import create_db_engine, migrate
+
+    migrate(config.sqlalchemy_url)
+    engine = create_db_engine(config.sqlalchemy_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -264,22 +282,18 @@ def operator_add(
     """Tạo tài khoản cán bộ, hoặc đặt lại mật khẩu (các phiên đăng nhập của tài khoản kết thúc ngay)."""
     from bot.console import audit
     from bot.console.accounts import AccountError, add_operator
-    from knowledge.db import create_db_engine, migrate
 
     config = settings()
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Mật khẩu", hide_input=True, confirmation_prompt="Nhập lại mật khẩu")
-    migrate(config.sqlalchemy_url)
-    engine = create_db_engine(config.sqlalchemy_url)
-    try:
-        created = add_operator(engine, username, password, role)
+    with database(config) as engine:
+        try:
+            created = add_operator(engine, username, password, role)
+        except AccountError as error:
+            raise fail(f"Không lưu được: {error}.", 2) from error
         audit.record(engine, "cli", "operator.add" if created else "operator.reset", username, {"role": role})
-    except AccountError as error:
-        raise fail(f"Không lưu được: {error}.", 2) from error
-    finally:
-        engine.dispose()
     typer.echo(f"Đã {'tạo' if created else 'cập nhật'} tài khoản cán bộ {username}.")
 
 
@@ -288,17 +302,12 @@ def operator_remove(username: str) -> None:
     """Xoá tài khoản cán bộ; các phiên đăng nhập của tài khoản kết thúc ngay."""
     from bot.console import audit
     from bot.console.accounts import remove_operator
-    from knowledge.db import create_db_engine, migrate
 
     config = settings()
-    migrate(config.sqlalchemy_url)
-    engine = create_db_engine(config.sqlalchemy_url)
-    try:
+    with database(config) as engine:
         removed = remove_operator(engine, username)
         if removed:
             audit.record(engine, "cli", "operator.remove", username)
-    finally:
-        engine.dispose()
     if not removed:
         raise fail(f"Không có tài khoản cán bộ {username}.", 1)
     typer.echo(f"Đã xoá tài khoản cán bộ {username}.")
@@ -369,16 +378,11 @@ def _actor(actor: str | None) -> str:
 def privacy_export(identifier: PrivacyId, actor: PrivacyActor = None) -> None:
     """In mọi dữ liệu lưu về một cuộc trò chuyện (JSON)."""
     from bot import privacy
-    from knowledge.db import create_db_engine, migrate
 
     config = settings()
     subject = _privacy_subject(config, identifier)
-    migrate(config.sqlalchemy_url)
-    engine = create_db_engine(config.sqlalchemy_url)
-    try:
+    with database(config) as engine:
         data = privacy.export(engine, config, subject, _actor(actor))
-    finally:
-        engine.dispose()
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
@@ -386,16 +390,11 @@ def privacy_export(identifier: PrivacyId, actor: PrivacyActor = None) -> None:
 def privacy_delete(identifier: PrivacyId, actor: PrivacyActor = None) -> None:
     """Xóa một cuộc trò chuyện ở mọi nơi lưu trữ; in những gì đã xóa."""
     from bot import privacy
-    from knowledge.db import create_db_engine, migrate
 
     config = settings()
     subject = _privacy_subject(config, identifier)
-    migrate(config.sqlalchemy_url)
-    engine = create_db_engine(config.sqlalchemy_url)
-    try:
+    with database(config) as engine:
         removed = privacy.delete(engine, config, subject, _actor(actor))
-    finally:
-        engine.dispose()
     typer.echo(f"Đã xóa dữ liệu của {subject.split(':', 1)[0]}:… ({sum(removed.values())} bản ghi):")
     for kind, count in removed.items():
         typer.echo(f"- {kind}: {count}")
@@ -405,15 +404,10 @@ def privacy_delete(identifier: PrivacyId, actor: PrivacyActor = None) -> None:
 def privacy_purge(actor: PrivacyActor = None) -> None:
     """Xóa ngay dữ liệu cũ hơn thời hạn lưu trữ (CONGDAN_RETENTION_DAYS)."""
     from bot import privacy
-    from knowledge.db import create_db_engine, migrate
 
     config = settings()
-    migrate(config.sqlalchemy_url)
-    engine = create_db_engine(config.sqlalchemy_url)
-    try:
+    with database(config) as engine:
         removed = privacy.purge(engine, config, _actor(actor))
-    finally:
-        engine.dispose()
     typer.echo(f"Đã xóa {sum(removed.values())} bản ghi cũ hơn {config.retention_days} ngày:")
     for kind, count in removed.items():
         typer.echo(f"- {kind}: {count}")

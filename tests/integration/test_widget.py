@@ -130,7 +130,7 @@ def test_a_conversation_with_quick_replies_links_and_history_after_reload(
     send(page, "xin chào")
     assert "Xin chào Anh/Chị" in bot_texts(page)[-1]
 
-    send(page, "làm căn cước bị mất")
+    send(page, "mất căn cước làm lại thế nào")
     # The answer (with its quick replies) may be followed by a feedback question.
     answer = page.locator(".cd-bot").filter(has=page.locator(".cd-quick", has_text="Lệ phí")).last
     expect(answer).to_contain_text("căn cước")

@@ -18,6 +18,8 @@ from bot.settings import PROJECT_ROOT
 from tests.integration.conftest import START_TIMEOUT_S, chat, stack_env, texts
 
 pytestmark = pytest.mark.integration
+
+
 def test_greetings_with_and_without_diacritics(stack: dict[str, object]) -> None:
     base = str(stack["base"])
     for greeting in ("xin chào", "xin chao"):

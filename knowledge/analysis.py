@@ -9,6 +9,7 @@ catalogue's own vocabulary before a query is encoded.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
@@ -100,9 +101,25 @@ def _compounds(text: str) -> list[str]:
     """underthesea multi-syllable words of accented text, folded (``can_cuoc``)."""
     if typed_without_diacritics(text):
         return []  # segmenting unaccented text is unreliable; bigrams cover it
+    return [fold(w.lower()).replace(" ", "_") for w in _segment(text) if " " in w]
+
+
+_SEGMENTER_LOADED = threading.Event()
+_SEGMENTER_LOADING = threading.Lock()
+
+
+def _segment(text: str) -> list[str]:
+    """underthesea's word segmentation. Its model loads on first use and that load is not
+    thread-safe (a search and a publish arriving together crashed), so the first call is
+    made under a lock; later calls run freely."""
     from underthesea import word_tokenize
 
-    return [fold(w.lower()).replace(" ", "_") for w in word_tokenize(text) if " " in w]
+    if not _SEGMENTER_LOADED.is_set():
+        with _SEGMENTER_LOADING:
+            words_ = list(word_tokenize(text))
+            _SEGMENTER_LOADED.set()
+            return words_
+    return list(word_tokenize(text))
 
 
 def terms(text: str, compounds: bool = True) -> list[str]:

@@ -83,3 +83,19 @@ def test_normalize_never_raises_and_is_stable(text: str) -> None:
     first = normalize(text)
     assert isinstance(first, str)
     assert normalize(first) == normalize(first)
+
+
+def test_word_segmentation_can_start_in_many_threads_at_once() -> None:
+    # underthesea loads its model on first use; two first uses at once must not crash.
+    import subprocess
+    import sys
+
+    script = (
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from knowledge.analysis import _compounds\n"
+        "with ThreadPoolExecutor(8) as pool:\n"
+        "    results = list(pool.map(_compounds, ['làm căn cước công dân'] * 16))\n"
+        "assert all('can_cuoc' in r for r in results), results\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

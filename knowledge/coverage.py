@@ -143,9 +143,10 @@ class Vocabulary:
         folded = [(o, s, [fold(w) for w in ws]) for o, s, ws in accented]
         return cls(Side.build(procedures, accented), Side.build(procedures, folded), correct)
 
-    def keys(self, query: str) -> Keys:
-        """The question's content syllables, in order, once each."""
-        text = focus(query)
+    def keys(self, query: str, core: str | None = None) -> Keys:
+        """The question's content syllables, in order, once each. ``core``: the question
+        already passed through ``focus`` (the search has it), else it is computed here."""
+        text = focus(query) if core is None else core
         unaccented = typed_without_diacritics(query)
         out: list[str] = []
         for word in words(text):

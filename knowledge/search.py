@@ -306,7 +306,7 @@ class Searcher:
         core = focus(text)  # places and counted details do not steer the search
         bm25 = self._bm25(index, core) if mode != "dense" else Channel.empty(count)
         dense = self._dense(index, core) if mode != "bm25" else Channel.empty(count)
-        keys = self.vocabulary(index).keys(text)
+        keys = self.vocabulary(index).keys(text, core)
         fused = prefer_what_was_said(fuse(bm25, dense), keys, max(top, RERANK_CANDIDATES))
         best = ranked(fused, max(top, COVERAGE_CANDIDATES))
         signals = measure(bm25, dense, fused, best, keys)

@@ -4,7 +4,12 @@ post it with the credentials (works with TestClient and httpx.Client alike)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
+
+import pytest
+
+from bot.settings import Settings
 
 CSRF_INPUT = re.compile(r'<input type="hidden" name="csrf" value="([^"]+)"')
 
@@ -29,3 +34,13 @@ def api_csrf(client: Any) -> str:
     response = client.get("/api/admin/session")
     assert response.status_code == 200, response.text
     return str(response.json()["csrf"])
+
+
+def settings_without_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Embedded defaults under ``tmp_path`` and an empty index directory: editing the
+    catalogue needs no search index (saves building one)."""
+    for key in ("CONGDAN_DATABASE_URL", "CONGDAN_REDIS_URL", "CONGDAN_PORTAL_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("CONGDAN_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("CONGDAN_INDEX_DIR", str(tmp_path / "index"))
+    return Settings()

@@ -18,19 +18,14 @@ from bot.settings import Settings
 from knowledge import catalogue_store
 from knowledge.models import Procedure
 from tests.console.conftest import ADMIN, EDITOR
-from tests.console.helpers import api_csrf, login
+from tests.console.helpers import api_csrf, login, settings_without_index
 
 TARGET = "cancuoc.cap-lai"
 
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """Editing needs no search index: an empty index directory (saves building one)."""
-    for key in ("CONGDAN_DATABASE_URL", "CONGDAN_REDIS_URL", "CONGDAN_PORTAL_URL"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("CONGDAN_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("CONGDAN_INDEX_DIR", str(tmp_path / "index"))
-    yield Settings()
+    yield settings_without_index(tmp_path, monkeypatch)
 
 
 @pytest.fixture
